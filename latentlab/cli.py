@@ -1,0 +1,254 @@
+"""`python vae.py SUBCOMMAND ...`: train (the default), evaluate, sample, index, prepare."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from latentlab.config import CROPS, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT, ModelConfig
+from latentlab.errors import UserError
+
+SUBCOMMANDS = ("train", "evaluate", "sample", "index", "prepare")
+DEFAULT_DATA = PROJECT_ROOT / "data" / "img_align_celeba"
+CELEBA_HINT = (
+    "get CelebA's aligned images (img_align_celeba, https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html) "
+    "into data/img_align_celeba, or point --data at any folder of images"
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vae.py", description="Train and use the latentlab VAE.")
+    commands = parser.add_subparsers(dest="command", metavar="{" + ",".join(SUBCOMMANDS) + "}")
+
+    train = commands.add_parser("train", help="train on a folder of images (default subcommand)")
+    train.add_argument("--data", type=Path, default=None, help=f"image folder (default {DEFAULT_DATA.relative_to(PROJECT_ROOT)})")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--image-size", type=int)
+    train.add_argument("--latent-dim", type=int)
+    train.add_argument("--widths", type=lambda s: tuple(int(w) for w in s.split(",")), help="encoder widths, e.g. 32,64,128,256")
+    train.add_argument("--loss", choices=LOSSES)
+    train.add_argument("--beta", type=float, help="KL weight")
+    train.add_argument("--beta-warmup", type=int, dest="beta_warmup_steps", help="steps to ramp the KL weight from 0")
+    train.add_argument("--lr", type=float, dest="learning_rate")
+    train.add_argument("--lr-schedule", choices=("cosine", "constant"), default="cosine")
+    train.add_argument("--crop", choices=CROPS, help="default: celeba for 178x218 CelebA images, else center")
+    train.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS, help="weights file (model.json goes beside it)")
+    train.add_argument("--name", help="run name: logs and checkpoints go to runs/NAME")
+    train.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
+    train.add_argument("--init-from", type=Path, help="start from these weights (same architecture)")
+    train.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default")
+    train.add_argument("--no-cache", action="store_true", help="do not cache preprocessed images on disk")
+    train.add_argument("--limit", type=int, help="use only the first N images")
+
+    evaluate = commands.add_parser("evaluate", help="reconstruction MSE / PSNR on a folder of images")
+    evaluate.add_argument("--data", type=Path, required=True)
+    evaluate.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    evaluate.add_argument("--split", choices=("all", "train", "val"), default="all",
+                          help="evaluate one part of the folder (official partition or seeded split)")
+    evaluate.add_argument("--limit", type=int)
+    evaluate.add_argument("--crop", choices=CROPS, help="override the crop the model was trained with")
+    evaluate.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")
+    evaluate.add_argument("--grid", type=Path, default=PROJECT_ROOT / "runs" / "evaluate" / "reconstructions.png",
+                          help="originals-vs-reconstructions PNG")
+
+    sample = commands.add_parser("sample", help="a grid of images decoded from the prior")
+    sample.add_argument("--n", type=int, default=64)
+    sample.add_argument("--out", type=Path, required=True)
+    sample.add_argument("--seed", type=int)
+    sample.add_argument("--temperature", type=float, default=1.0, help="scale of the prior draws")
+    sample.add_argument("--cols", type=int)
+    sample.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+
+    index = commands.add_parser("index", help="encode every image of a folder into data/latents.npz")
+    index.add_argument("--data", type=Path, required=True)
+    index.add_argument("--attributes", type=Path, help="CelebA list_attr_celeba.txt (labels stored beside the latents)")
+    index.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    index.add_argument("--out", type=Path, default=DEFAULT_LATENTS)
+    index.add_argument("--limit", type=int)
+
+    prepare = commands.add_parser("prepare", help="write a compact cropped + resized WebP copy of an image folder")
+    prepare.add_argument("--data", type=Path, required=True)
+    prepare.add_argument("--out", type=Path, required=True)
+    prepare.add_argument("--image-size", type=int, default=128)
+    prepare.add_argument("--crop", choices=CROPS)
+    prepare.add_argument("--quality", type=int, default=75)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
+        argv.insert(0, "train")
+    args = build_parser().parse_args(argv)
+    try:
+        return {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample,
+                "index": cmd_index, "prepare": cmd_prepare}[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_train(args) -> int:
+    from latentlab import data as data_lib
+    from latentlab.training import TrainOptions, train
+
+    data_dir = args.data or DEFAULT_DATA
+    if args.data is None and not DEFAULT_DATA.is_dir():
+        raise UserError(f"no training data: {CELEBA_HINT}")
+    paths = data_lib.find_images(data_dir)
+    crop = args.crop or data_lib.default_crop(paths)
+    config = ModelConfig().replace(
+        image_size=args.image_size, latent_dim=args.latent_dim, widths=args.widths, loss=args.loss,
+        beta=args.beta, beta_warmup_steps=args.beta_warmup_steps, learning_rate=args.learning_rate,
+        batch_size=args.batch_size, crop=crop,
+    )
+    options = TrainOptions(
+        data=data_dir, out=args.out, epochs=args.epochs, name=args.name, resume=args.resume,
+        init_from=args.init_from, strategy=args.strategy, cache=not args.no_cache,
+        lr_schedule=args.lr_schedule, limit=args.limit,
+    )
+    summary = train(config, options)
+    print(json.dumps(summary))
+    return 0
+
+
+def _load_codec(weights: Path):
+    from latentlab.codec import Codec
+
+    return Codec.load(weights)
+
+
+def _paths(data: Path, split: str = "all", limit: int | None = None) -> list[Path]:
+    from latentlab import data as data_lib
+
+    paths = data_lib.select_split(data_lib.find_images(data), data, split)
+    return paths[:limit] if limit else paths
+
+
+def cmd_evaluate(args) -> int:
+    from latentlab import data as data_lib
+    from latentlab.imaging import comparison_grid, save_png
+    from latentlab.metrics import mse_per_image, psnr
+
+    codec = _load_codec(args.weights)
+    paths = _paths(args.data, args.split, args.limit)
+    crop = args.crop or data_lib.prepared_and_model_crop(args.data, codec.config.crop)
+    report = data_lib.SkipReport()
+    errors, preview = [], None
+    for _, images in data_lib.iter_batches(paths, codec.image_size, crop, batch_size=64, report=report):
+        reconstructions = codec.reconstruct(images)
+        errors.append(mse_per_image(images, reconstructions))
+        if preview is None:
+            preview = (images[:16], reconstructions[:16])
+    if not errors:
+        raise UserError(f"none of the {len(paths)} image file(s) under {args.data} could be read")
+    errors = np.concatenate(errors)
+    save_png(args.grid, comparison_grid(*preview))
+    result = {
+        "n_images": int(len(errors)), "skipped": len(report),
+        "mse": round(float(errors.mean()), 6), "psnr": round(float(psnr(errors).mean()), 3),
+        "split": args.split, "data": str(args.data), "weights": str(args.weights), "grid": str(args.grid),
+    }
+    report.warn()
+    if not args.json:
+        print(f"{result['n_images']} images ({result['skipped']} skipped): MSE {result['mse']:.5f}, "
+              f"PSNR {result['psnr']:.2f} dB; grid: {args.grid}")
+    print(json.dumps(result))
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from latentlab.imaging import make_grid, save_png
+
+    if args.n < 1:
+        raise UserError("--n must be at least 1")
+    codec = _load_codec(args.weights)
+    _, images = codec.sample(args.n, seed=args.seed, temperature=args.temperature)
+    save_png(args.out, make_grid(images, cols=args.cols))
+    print(f"wrote {args.n} samples to {args.out}")
+    return 0
+
+
+def read_attributes(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
+    """CelebA's list_attr_celeba.txt -> (attribute names, {file stem: int8 labels of +1 / -1})."""
+    if not path.is_file():
+        raise UserError(f"attribute file {path} not found (CelebA's list_attr_celeba.txt)")
+    lines = path.read_text().splitlines()
+    try:
+        names = lines[1].split()
+        labels = {}
+        for line in lines[2:]:
+            parts = line.split()
+            if len(parts) == len(names) + 1:
+                labels[Path(parts[0]).stem] = np.array(parts[1:], dtype=np.int8)
+    except (IndexError, ValueError):
+        raise UserError(f"{path} is not in CelebA's list_attr_celeba.txt format") from None
+    if not labels:
+        raise UserError(f"{path} holds no attribute rows in CelebA's format")
+    return names, labels
+
+
+def weights_fingerprint(path: Path) -> str:
+    """First 16 hex digits of the weights file's SHA-256: ties an index to the model that made it."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def cmd_index(args) -> int:
+    from latentlab import data as data_lib
+    from latentlab.config import atomic_write_bytes
+
+    codec = _load_codec(args.weights)
+    paths = _paths(args.data, "all", args.limit)
+    crop = data_lib.prepared_and_model_crop(args.data, codec.config.crop)
+    attribute_names, labels = read_attributes(args.attributes) if args.attributes else ([], {})
+    report = data_lib.SkipReport()
+    names, means, kl_sum = [], [], np.zeros(codec.latent_dim, np.float64)
+    for batch_paths, images in data_lib.iter_batches(paths, codec.image_size, crop, batch_size=128, report=report):
+        z_mean, z_log_var = codec.encode_distribution(images)
+        kl_sum += (0.5 * (np.square(z_mean) + np.exp(z_log_var) - 1.0 - z_log_var)).sum(axis=0)
+        names.extend(str(p.relative_to(args.data)) for p in batch_paths)
+        means.append(z_mean)
+        print(f"\rindexed {len(names)}/{len(paths)}", end="", flush=True)
+    print()
+    if not names:
+        raise UserError(f"none of the {len(paths)} image file(s) under {args.data} could be read")
+    arrays = {
+        "names": np.array(names), "z_mean": np.concatenate(means).astype(np.float16),
+        "kl_per_dim": (kl_sum / len(names)).astype(np.float32),
+        "image_size": codec.image_size, "crop": crop, "latent_dim": codec.latent_dim,
+        "weights_sha": weights_fingerprint(args.weights), "data_root": str(args.data),
+    }
+    if attribute_names:
+        missing = np.zeros(len(attribute_names), np.int8)
+        arrays["attribute_names"] = np.array(attribute_names)
+        arrays["attributes"] = np.stack([labels.get(Path(n).stem, missing) for n in names])
+    atomic_write_bytes(args.out, _npz_bytes(arrays))
+    report.warn()
+    print(f"wrote {len(names)} latents ({len(report)} skipped) to {args.out}")
+    return 0
+
+
+def _npz_bytes(arrays: dict) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def cmd_prepare(args) -> int:
+    from latentlab import data as data_lib
+
+    paths = data_lib.find_images(args.data)
+    crop = args.crop or data_lib.default_crop(paths)
+    report = data_lib.SkipReport()
+    written = data_lib.prepare_folder(args.data, args.out, args.image_size, crop, args.quality, report)
+    report.warn()
+    print(f"wrote {written} images ({crop} crop, {args.image_size} px) to {args.out}")
+    return 0

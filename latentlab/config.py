@@ -1,0 +1,129 @@
+"""ModelConfig: every setting of the model and its training in one place, stored in data/model.json."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from latentlab.errors import UserError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_WEIGHTS = DATA_DIR / "vae.weights.h5"
+DEFAULT_LATENTS = DATA_DIR / "latents.npz"
+CROPS = ("celeba", "center", "none")
+LOSSES = ("mse", "bce")
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """Architecture, loss and preprocessing of one VAE.
+
+    Images are `image_size` x `image_size` x `channels`, values in [0, 1]. The encoder halves the
+    size once per entry of `widths` (so `image_size` must be a multiple of 2 ** len(widths)), then a
+    1x1 convolution narrows to `bottleneck_channels` before the dense layers to the latent.
+    """
+
+    image_size: int = 128
+    channels: int = 3
+    latent_dim: int = 256
+    widths: tuple[int, ...] = (32, 64, 128, 256)
+    bottleneck_channels: int = 64
+    loss: str = "mse"
+    beta: float = 1.0
+    beta_warmup_steps: int = 0
+    learning_rate: float = 1e-3
+    batch_size: int = 64
+    crop: str = "celeba"
+
+    def __post_init__(self):
+        self.widths = tuple(int(w) for w in self.widths)
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise UserError naming the first setting that cannot build a model."""
+        step = 2 ** len(self.widths)
+        if not self.widths:
+            raise UserError("widths must name at least one layer width")
+        if self.image_size % step or not 32 <= self.image_size <= 256:
+            raise UserError(
+                f"image size {self.image_size} is not supported: use a multiple of {step} from 32 to 256"
+            )
+        if self.latent_dim < 1:
+            raise UserError(f"latent dim must be positive, got {self.latent_dim}")
+        if self.loss not in LOSSES:
+            raise UserError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.crop not in CROPS:
+            raise UserError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
+        if self.beta < 0 or self.learning_rate <= 0 or self.batch_size < 1:
+            raise UserError("beta must be >= 0, learning rate > 0 and batch size >= 1")
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (self.image_size, self.image_size, self.channels)
+
+    def replace(self, **changes) -> "ModelConfig":
+        """A copy with some fields changed (None values are ignored)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["widths"] = list(self.widths)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError as exc:
+            raise UserError(f"model config is malformed: {exc}") from None
+
+
+def model_json_path(weights_path: str | os.PathLike) -> Path:
+    """The model.json that describes a weights file: `X.weights.h5` -> `X.json` (vae -> model.json)."""
+    weights_path = Path(weights_path)
+    stem = weights_path.name.removesuffix(".weights.h5").removesuffix(".h5")
+    name = "model.json" if stem == "vae" else f"{stem}.json"
+    return weights_path.with_name(name)
+
+
+def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
+    """Write a file so that readers see either the old or the new content, never half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def save_model_json(path: str | os.PathLike, config: ModelConfig, summary: dict | None = None) -> None:
+    """Write {"config": ..., "training": ...} atomically."""
+    payload = {"config": config.to_dict(), "training": summary or {}}
+    atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
+
+
+def load_model_json(path: str | os.PathLike) -> tuple[ModelConfig, dict]:
+    """Read a model.json into (config, training summary); UserError when missing or malformed."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} is missing: it holds the model's configuration next to its weights")
+    try:
+        payload = json.loads(path.read_text())
+        config_data = payload["config"]
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError):
+        raise UserError(f"{path} is not a valid model.json (expected {{'config': ..., 'training': ...}})") from None
+    return ModelConfig.from_dict(config_data), payload.get("training", {})

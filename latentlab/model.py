@@ -1,0 +1,192 @@
+"""The convolutional VAE: separate encoder and decoder models, a Sampling layer, and the VAE that trains them.
+
+Backend-agnostic Keras 3 (TensorFlow here, JAX on a GPU machine): the VAE overrides only
+`compute_loss`, so every backend's own train / test step applies.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+from keras import layers, ops
+
+from latentlab.config import ModelConfig, load_model_json, model_json_path
+from latentlab.errors import UserError
+
+
+class Sampling(layers.Layer):
+    """Reparameterisation: (z_mean, z_log_var) of shape (N, D) -> z = mean + exp(log_var / 2) * eps."""
+
+    def __init__(self, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        epsilon = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * epsilon
+
+
+def _conv_block(x, filters: int, name: str, transpose: bool = False):
+    conv = layers.Conv2DTranspose if transpose else layers.Conv2D
+    x = conv(filters, 4, strides=2, padding="same", use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.LeakyReLU(0.2, name=f"{name}_act")(x)
+
+
+def build_encoder(config: ModelConfig) -> keras.Model:
+    """Images (N, S, S, C) in [0, 1] -> [z_mean (N, D), z_log_var (N, D)]."""
+    images = keras.Input(config.image_shape, name="image")
+    x = images
+    for i, width in enumerate(config.widths):
+        x = _conv_block(x, width, f"down{i}")
+    x = layers.Conv2D(config.bottleneck_channels, 1, name="squeeze")(x)
+    x = layers.LeakyReLU(0.2, name="squeeze_act")(x)
+    x = layers.Flatten(name="flatten")(x)
+    z_mean = layers.Dense(config.latent_dim, name="z_mean")(x)
+    z_log_var = layers.Dense(config.latent_dim, name="z_log_var")(x)
+    return keras.Model(images, [z_mean, z_log_var], name="encoder")
+
+
+def build_decoder(config: ModelConfig) -> keras.Model:
+    """Latents (N, D) -> images (N, S, S, C) in [0, 1]; mirrors the encoder."""
+    side = config.image_size // 2 ** len(config.widths)
+    z = keras.Input((config.latent_dim,), name="z")
+    x = layers.Dense(side * side * config.bottleneck_channels, name="expand")(z)
+    x = layers.LeakyReLU(0.2, name="expand_act")(x)
+    x = layers.Reshape((side, side, config.bottleneck_channels), name="unflatten")(x)
+    x = layers.Conv2D(config.widths[-1], 3, padding="same", name="unsqueeze")(x)
+    x = layers.LeakyReLU(0.2, name="unsqueeze_act")(x)
+    up_widths = list(config.widths[-2::-1]) + [config.widths[0]]
+    for i, width in enumerate(up_widths):
+        x = _conv_block(x, width, f"up{i}", transpose=True)
+    images = layers.Conv2D(config.channels, 3, padding="same", activation="sigmoid", name="image")(x)
+    return keras.Model(z, images, name="decoder")
+
+
+def reconstruction_loss(images, reconstructions, kind: str):
+    """Per-image sum over pixels (squared error or binary cross-entropy), averaged over the batch."""
+    if kind == "bce":
+        per_pixel = keras.losses.binary_crossentropy(images[..., None], reconstructions[..., None])
+    else:
+        per_pixel = ops.square(images - reconstructions)
+    return ops.mean(ops.sum(per_pixel, axis=(1, 2, 3)))
+
+
+def kl_divergence(z_mean, z_log_var):
+    """KL(q(z|x) || N(0, I)) summed over latent dimensions, averaged over the batch."""
+    per_dim = -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
+    return ops.mean(ops.sum(per_dim, axis=1))
+
+
+class VAE(keras.Model):
+    """Encoder + Sampling + decoder. Input: images (N, S, S, C) in [0, 1].
+
+    Loss = reconstruction + beta_t * KL, where beta_t ramps linearly from 0 to `config.beta` over
+    `config.beta_warmup_steps` training steps (counted in the `train_steps` variable, saved with
+    the weights so that a resumed run keeps its place in the warm-up).
+    """
+
+    def __init__(self, config: ModelConfig, **kwargs):
+        super().__init__(**kwargs)
+        self.config = config
+        self.encoder = build_encoder(config)
+        self.decoder = build_decoder(config)
+        self.sampling = Sampling(name="sampling")
+        self.train_steps = self.add_weight(
+            shape=(), initializer="zeros", trainable=False, name="train_steps",
+            aggregation="only_first_replica",
+        )
+        self.total_loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction")
+        self.kl_loss_tracker = keras.metrics.Mean(name="kl")
+
+    @property
+    def metrics(self):
+        return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
+
+    def call(self, images, training=False):
+        z_mean, z_log_var = self.encoder(images, training=training)
+        z = self.sampling([z_mean, z_log_var])
+        return self.decoder(z, training=training), z_mean, z_log_var
+
+    def kl_weight(self):
+        """The current beta_t of the warm-up."""
+        if self.config.beta_warmup_steps <= 0:
+            return ops.convert_to_tensor(self.config.beta, "float32")
+        progress = ops.minimum(1.0, self.train_steps / float(self.config.beta_warmup_steps))
+        return self.config.beta * progress
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        reconstructions, z_mean, z_log_var = y_pred
+        reconstruction = reconstruction_loss(x, reconstructions, self.config.loss)
+        kl = kl_divergence(z_mean, z_log_var)
+        total = reconstruction + self.kl_weight() * kl
+        if training:
+            self.train_steps.assign(self.train_steps + 1.0)
+        self.total_loss_tracker.update_state(total)
+        self.reconstruction_loss_tracker.update_state(reconstruction)
+        self.kl_loss_tracker.update_state(kl)
+        return total
+
+
+def build_vae(config: ModelConfig) -> VAE:
+    """A VAE with all variables created (ready for load_weights)."""
+    vae = VAE(config, name="vae")
+    vae(ops.zeros((1, *config.image_shape)))
+    return vae
+
+
+def save_weights_atomic(vae: VAE, path) -> None:
+    """Write the model's weights (no optimizer state) to `path` via a temp file + rename.
+
+    A crash or a full disk during the write leaves any previous file at `path` intact.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    inference_copy = build_vae(vae.config)
+    inference_copy.set_weights(vae.get_weights())
+    _save_atomic(inference_copy, path)
+
+
+def save_checkpoint_atomic(vae: VAE, path) -> None:
+    """Write weights and optimizer state (for --resume) via a temp file + rename."""
+    _save_atomic(vae, Path(path))
+
+
+def _save_atomic(model: keras.Model, path: Path) -> None:
+    tmp = path.with_name(f".{path.name.removesuffix('.weights.h5')}.{os.getpid()}.tmp.weights.h5")
+    try:
+        model.save_weights(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_weights_checked(model: keras.Model, path) -> None:
+    """model.load_weights, turning any mismatch or unreadable file into one UserError line."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"weights file {path} not found: train one with `python vae.py train --data DIR`")
+    try:
+        model.load_weights(path)
+    except Exception as exc:  # Keras raises ValueError, OSError, KeyError, ... depending on the damage
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(
+            f"weights file {path} does not match the model configuration or is damaged ({first_line[:160]})"
+        ) from None
+
+
+def load_vae(weights_path, config: ModelConfig | None = None) -> tuple[VAE, dict]:
+    """Build the VAE described by the weights' model.json (or `config`) and load the weights.
+
+    Returns (vae, training summary).
+    """
+    summary: dict = {}
+    if config is None:
+        config, summary = load_model_json(model_json_path(weights_path))
+    vae = build_vae(config)
+    load_weights_checked(vae, weights_path)
+    return vae, summary
