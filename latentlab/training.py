@@ -54,7 +54,7 @@ class ArrayBatches(keras.utils.PyDataset):
     """Shuffled, optionally flipped float32 batches from an in-memory uint8 array (any backend)."""
 
     def __init__(self, images: np.ndarray, batch_size: int, shuffle: bool, flip: bool, seed: int = 0):
-        super().__init__(workers=4, use_multiprocessing=False)
+        super().__init__(workers=1, use_multiprocessing=False)
         self.images, self.batch_size, self.shuffle, self.flip = images, batch_size, shuffle, flip
         self.rng = np.random.default_rng(seed)
         self.order = np.arange(len(images))
