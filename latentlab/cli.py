@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--init-from", type=Path, help="start from these weights (same architecture)")
     train.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default")
     train.add_argument("--no-cache", action="store_true", help="do not cache preprocessed images on disk")
+    train.add_argument("--runs-dir", type=Path, default=PROJECT_ROOT / "runs", help="where runs/NAME/ logs and checkpoints go")
     train.add_argument("--limit", type=int, help="use only the first N images")
 
     evaluate = commands.add_parser("evaluate", help="reconstruction MSE / PSNR on a folder of images")
@@ -96,7 +97,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_train(args) -> int:
     from latentlab import data as data_lib
-    from latentlab.training import TrainOptions, train
 
     data_dir = args.data or DEFAULT_DATA
     if args.data is None and not DEFAULT_DATA.is_dir():
@@ -108,10 +108,12 @@ def cmd_train(args) -> int:
         beta=args.beta, beta_warmup_steps=args.beta_warmup_steps, learning_rate=args.learning_rate,
         batch_size=args.batch_size, crop=crop,
     )
+    from latentlab.training import TrainOptions, train
+
     options = TrainOptions(
         data=data_dir, out=args.out, epochs=args.epochs, name=args.name, resume=args.resume,
         init_from=args.init_from, strategy=args.strategy, cache=not args.no_cache,
-        lr_schedule=args.lr_schedule, limit=args.limit,
+        lr_schedule=args.lr_schedule, limit=args.limit, runs_dir=args.runs_dir,
     )
     summary = train(config, options)
     print(json.dumps(summary))
@@ -119,6 +121,9 @@ def cmd_train(args) -> int:
 
 
 def _load_codec(weights: Path):
+    if not Path(weights).is_file():
+        raise UserError(f"weights file {weights} not found: train one with `python vae.py train --data DIR` "
+                        f"(the default place is {DEFAULT_WEIGHTS.relative_to(PROJECT_ROOT)})")
     from latentlab.codec import Codec
 
     return Codec.load(weights)

@@ -84,6 +84,7 @@ def save_loss_plot(csv_path: str | os.PathLike, png_path: str | os.PathLike) -> 
             if len(values) == len(epochs):
                 ax.plot(epochs, values, style, label=("validation" if prefix else "train"))
         ax.set_title(key)
+        ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend()

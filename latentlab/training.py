@@ -1,6 +1,6 @@
 """Training wiring around `VAE.fit`: datasets, callbacks, checkpoints, resume, the training summary.
 
-Files of a run named NAME (under runs/NAME/): log.csv, tensorboard/, samples/epoch_NNN.png,
+Files of a run named NAME (under runs/NAME/; runs/.cache holds the preprocessed-image caches): log.csv, tensorboard/, samples/epoch_NNN.png,
 reconstructions/epoch_NNN.png, loss.png, checkpoint.weights.h5 (weights + optimizer state) and
 state.json (epochs done, images seen). The weights users load are written to `out` (no optimizer
 state) with their model.json after every epoch, atomically.
@@ -44,6 +44,7 @@ class TrainOptions:
     lr_schedule: str = "cosine"
     limit: int | None = None
     verbose: int = 1
+    runs_dir: Path = RUNS_DIR
 
     @property
     def run_name(self) -> str:
@@ -176,7 +177,7 @@ def _datasets(config: ModelConfig, options: TrainOptions, load_crop: str, report
     _, val_preview = data_lib.load_array(val_paths[:VAL_METRIC_IMAGES], config.image_size, load_crop, report)
     size, batch = config.image_size, config.batch_size
     if keras.backend.backend() == "tensorflow":
-        cache_dir = PROJECT_ROOT / ".cache" if options.cache else None
+        cache_dir = options.runs_dir / ".cache" if options.cache else None
         train, n_train = data_lib.tf_dataset(train_paths, size, load_crop, batch, shuffle=True, flip=True,
                                              cache_dir=cache_dir, report=report)
         val, n_val = data_lib.tf_dataset(val_paths, size, load_crop, batch, shuffle=False, flip=False,
@@ -194,7 +195,7 @@ def _datasets(config: ModelConfig, options: TrainOptions, load_crop: str, report
 
 def train(config: ModelConfig, options: TrainOptions) -> dict:
     """Train (or resume) and return the training summary written to model.json."""
-    run_dir = RUNS_DIR / options.run_name
+    run_dir = options.runs_dir / options.run_name
     state_path = run_dir / "state.json"
     initial_epoch, images_seen_before = 0, 0
     if options.resume:

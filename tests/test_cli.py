@@ -1,0 +1,118 @@
+"""`vae.py` end to end on a tiny model: train (+ resume), evaluate --json, sample, index, prepare, errors."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from latentlab.cli import main
+from latentlab.config import PROJECT_ROOT, load_model_json
+from tests.conftest import write_images
+
+
+def test_train_writes_weights_summary_and_run_files(trained_tiny):
+    config, summary = load_model_json(trained_tiny.with_name("model.json"))
+    assert config.image_size == 32 and config.latent_dim == 8
+    assert summary["epochs"] == 2 and summary["images_seen"] == 2 * 5 * 8
+    assert summary["train_images"] == 46 and summary["val_images"] == 2
+    assert {"train_loss", "val_loss", "val_psnr", "date", "dataset"} <= set(summary)
+    run = trained_tiny.parent / "runs" / "tiny"
+    for name in ("log.csv", "loss.png", "checkpoint.weights.h5", "state.json",
+                 "samples/epoch_002.png", "reconstructions/epoch_002.png"):
+        assert (run / name).is_file(), name
+    assert list((run / "tensorboard").rglob("*tfevents*"))
+
+
+def test_resume_continues_from_the_checkpoint(tmp_path, image_folder):
+    args = ["train", "--data", str(image_folder), "--image-size", "32", "--latent-dim", "8", "--widths", "8,16",
+            "--batch-size", "8", "--out", str(tmp_path / "vae.weights.h5"), "--runs-dir", str(tmp_path / "runs"),
+            "--name", "r"]
+    assert main(args + ["--epochs", "1"]) == 0
+    assert main(args + ["--epochs", "2", "--resume"]) == 0
+    state = json.loads((tmp_path / "runs" / "r" / "state.json").read_text())
+    assert state["epoch"] == 2 and state["images_seen"] == 2 * 5 * 8
+    with open(tmp_path / "runs" / "r" / "log.csv") as handle:
+        assert [row["epoch"] for row in csv.DictReader(handle)] == ["0", "1"]
+    assert main(args + ["--epochs", "2", "--resume"]) == 2, "a finished run says so instead of training"
+
+
+def test_evaluate_json_last_line(trained_tiny, image_folder, tmp_path, capsys):
+    grid = tmp_path / "grid.png"
+    code = main(["evaluate", "--data", str(image_folder), "--weights", str(trained_tiny), "--limit", "20",
+                 "--json", "--grid", str(grid)])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["n_images"] == 20 and result["skipped"] == 0
+    assert 0.0 < result["mse"] < 1.0
+    assert result["psnr"] == pytest.approx(result["psnr"]) and result["psnr"] > 0
+    assert Image.open(grid).size[0] > 32
+
+
+def test_evaluate_counts_unreadable_files(trained_tiny, tmp_path, capsys):
+    write_images(tmp_path, 3)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    with pytest.warns(UserWarning, match="skipped 1"):
+        assert main(["evaluate", "--data", str(tmp_path), "--weights", str(trained_tiny), "--json",
+                     "--grid", str(tmp_path / "g.png")]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (result["n_images"], result["skipped"]) == (3, 1)
+
+
+def test_sample_writes_grid(trained_tiny, tmp_path):
+    out = tmp_path / "samples.png"
+    assert main(["sample", "--n", "6", "--cols", "3", "--out", str(out), "--seed", "1", "--weights", str(trained_tiny)]) == 0
+    assert Image.open(out).size == (3 * 34 + 2, 2 * 34 + 2)
+
+
+def test_index_writes_latents_and_attributes(trained_tiny, image_folder, tmp_path):
+    attributes = tmp_path / "list_attr_celeba.txt"
+    rows = [f"{i:06d}.jpg " + " ".join("1" if (i + j) % 2 else "-1" for j in range(3)) for i in range(48)]
+    attributes.write_text("48\nSmiling Eyeglasses Young\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "latents.npz"
+    assert main(["index", "--data", str(image_folder), "--weights", str(trained_tiny), "--out", str(out),
+                 "--attributes", str(attributes)]) == 0
+    index = np.load(out)
+    assert index["z_mean"].shape == (48, 8) and index["z_mean"].dtype == np.float16
+    assert index["names"][0] == "000000.png"
+    assert list(index["attribute_names"]) == ["Smiling", "Eyeglasses", "Young"]
+    assert index["attributes"].shape == (48, 3) and index["attributes"][1, 0] == 1
+    assert index["kl_per_dim"].shape == (8,) and int(index["latent_dim"]) == 8
+
+
+def test_prepare_then_train_records_the_original_crop(tmp_path, image_folder):
+    assert main(["prepare", "--data", str(image_folder), "--out", str(tmp_path / "prep"), "--image-size", "32",
+                 "--crop", "celeba"]) == 0
+    assert main(["train", "--data", str(tmp_path / "prep"), "--epochs", "1", "--image-size", "32", "--latent-dim", "4",
+                 "--widths", "8,16", "--batch-size", "8", "--out", str(tmp_path / "vae.weights.h5"),
+                 "--runs-dir", str(tmp_path / "runs")]) == 0
+    config, _ = load_model_json(tmp_path / "model.json")
+    assert config.crop == "celeba"
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, str(PROJECT_ROOT / "vae.py"), *args], capture_output=True, text=True,
+                          cwd=PROJECT_ROOT, timeout=300)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["evaluate", "--data", "/nonexistent/folder", "--weights", "/nonexistent/vae.weights.h5"], "not found"),
+    (["train", "--data", "/nonexistent/folder"], "does not exist"),
+    (["train", "--data", str(PROJECT_ROOT / "vae.py")], "is a file"),
+])
+def test_user_mistakes_give_one_line_and_exit_2(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert message in result.stderr.strip().splitlines()[-1]
+
+
+def test_train_without_data_explains_where_to_get_celeba():
+    if (PROJECT_ROOT / "data" / "img_align_celeba").is_dir():
+        pytest.skip("data/img_align_celeba exists here, so training would start")
+    result = run_cli()
+    assert result.returncode == 2
+    assert "--data" in result.stderr and "CelebA" in result.stderr
