@@ -141,8 +141,8 @@ def cmd_evaluate(args) -> int:
     from latentlab.imaging import comparison_grid, save_png
     from latentlab.metrics import mse_per_image, psnr
 
-    codec = _load_codec(args.weights)
     paths = _paths(args.data, args.split, args.limit)
+    codec = _load_codec(args.weights)
     crop = args.crop or data_lib.prepared_and_model_crop(args.data, codec.config.crop)
     report = data_lib.SkipReport()
     errors, preview = [], None
@@ -208,10 +208,10 @@ def cmd_index(args) -> int:
     from latentlab import data as data_lib
     from latentlab.config import atomic_write_bytes
 
-    codec = _load_codec(args.weights)
     paths = _paths(args.data, "all", args.limit)
-    crop = data_lib.prepared_and_model_crop(args.data, codec.config.crop)
     attribute_names, labels = read_attributes(args.attributes) if args.attributes else ([], {})
+    codec = _load_codec(args.weights)
+    crop = data_lib.prepared_and_model_crop(args.data, codec.config.crop)
     report = data_lib.SkipReport()
     names, means, kl_sum = [], [], np.zeros(codec.latent_dim, np.float64)
     for batch_paths, images in data_lib.iter_batches(paths, codec.image_size, crop, batch_size=128, report=report):
