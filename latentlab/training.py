@@ -83,11 +83,16 @@ class EpochArtifacts(keras.callbacks.Callback):
     """After each epoch: validation MSE/PSNR (from z_mean), sample and reconstruction grids,
     the user-facing weights + model.json, and the resumable checkpoint."""
 
-    def __init__(self, options: TrainOptions, run_dir: Path, val_images: np.ndarray, summary: dict):
+    def __init__(self, options: TrainOptions, run_dir: Path, val_images: np.ndarray, summary: dict,
+                 images_per_epoch: int):
         super().__init__()
         self.options, self.run_dir, self.val_images, self.summary = options, run_dir, val_images, summary
-        self.fixed_z = np.random.default_rng(0).standard_normal((32, summary["config_latent_dim"])).astype(np.float32)
-        self.images_per_epoch = summary["steps_per_epoch"] * summary["batch_size"]
+        self.images_per_epoch = images_per_epoch
+        self.fixed_z = None
+
+    def on_train_begin(self, logs=None):
+        latent_dim = self.model.config.latent_dim
+        self.fixed_z = np.random.default_rng(0).standard_normal((32, latent_dim)).astype(np.float32)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -147,7 +152,7 @@ class NanGuard(keras.callbacks.Callback):
 
 def public_summary(summary: dict) -> dict:
     """The training summary stored in model.json (bookkeeping keys removed)."""
-    hidden = {"images_seen_before", "initial_epoch", "config_latent_dim", "steps_per_epoch"}
+    hidden = {"images_seen_before", "initial_epoch"}
     return {k: v for k, v in summary.items() if k not in hidden}
 
 
@@ -235,14 +240,13 @@ def train(config: ModelConfig, options: TrainOptions) -> dict:
         "dataset": str(options.data), "train_images": n_train, "val_images": n_val,
         "crop": config.crop, "backend": keras.backend.backend(),
         "images_seen": images_seen_before, "images_seen_before": images_seen_before,
-        "initial_epoch": initial_epoch, "config_latent_dim": config.latent_dim,
-        "steps_per_epoch": steps_per_epoch, "batch_size": config.batch_size,
+        "initial_epoch": initial_epoch, "batch_size": config.batch_size,
     }
     nan_guard = NanGuard()
     callbacks = [
         nan_guard,
         keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=options.resume),
-        EpochArtifacts(options, run_dir, val_preview, summary),
+        EpochArtifacts(options, run_dir, val_preview, summary, steps_per_epoch * config.batch_size),
     ]
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"))

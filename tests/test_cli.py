@@ -99,7 +99,8 @@ def run_cli(*args):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["evaluate", "--data", "/nonexistent/folder", "--weights", "/nonexistent/vae.weights.h5"], "not found"),
+    (["evaluate", "--data", "/nonexistent/folder"], "does not exist"),
+    (["sample", "--out", "x.png", "--weights", "/nonexistent/vae.weights.h5"], "not found"),
     (["train", "--data", "/nonexistent/folder"], "does not exist"),
     (["train", "--data", str(PROJECT_ROOT / "vae.py")], "is a file"),
 ])
