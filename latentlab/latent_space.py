@@ -1,0 +1,260 @@
+"""LatentSpace: the dataset's latents (data/latents.npz) and the moves the explorer makes in latent space.
+
+PCA basis of the dataset latents (coordinates in sigma units around the dataset mean), random draws
+from the prior, invert, reset, linear and spherical interpolation, nearest dataset faces. Works
+without a latents file too: the mean is then the zero latent and the "PCA" basis the raw dimensions.
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from latentlab.errors import UserError
+
+MODES = ("pca", "raw")
+INTERPOLATIONS = ("linear", "spherical")
+TRUNCATION = 3.0  # random draws keep every coordinate within TRUNCATION * range
+INDEX_HINT = "build it with `python vae.py index --data DIR`"
+REQUIRED_KEYS = ("names", "z_mean")
+COVARIANCE_CHUNK = 16384
+
+
+class LatentSpace:
+    """The latent space of one model, with or without the dataset's latents.
+
+    `components` (D, D) holds the principal axes as rows, ordered by variance; `sigma` (D,) the
+    standard deviation of the dataset along each (`raw_sigma` along each latent dimension, None
+    without dataset latents). PCA coordinates are (z - mean) projected on the
+    axes, divided by sigma: coordinate 1.0 is one standard deviation of the dataset.
+    """
+
+    def __init__(self, latent_dim: int, z_mean: np.ndarray | None = None, names=None, *,
+                 kl_per_dim: np.ndarray | None = None, attributes: np.ndarray | None = None,
+                 attribute_names=None, crop: str | None = None, data_root: str | None = None,
+                 source: Path | None = None, note: str = ""):
+        self.latent_dim = int(latent_dim)
+        self.source = source
+        self.note = note
+        self.crop = crop
+        self.data_root = data_root
+        self.kl_per_dim = None if kl_per_dim is None else np.asarray(kl_per_dim, np.float32)
+        self.attributes = attributes
+        self.attribute_names = [str(n) for n in attribute_names] if attribute_names is not None else []
+        if z_mean is None:
+            self.z_mean = None
+            self.names: list[str] = []
+            self.mean = np.zeros(self.latent_dim, np.float32)
+            self.components = np.eye(self.latent_dim, dtype=np.float32)
+            self.sigma = np.ones(self.latent_dim, np.float32)
+            self.raw_sigma = None
+            self._squared_norms = None
+            return
+        z_mean = np.asarray(z_mean, np.float32)
+        if z_mean.ndim != 2 or z_mean.shape[1] != self.latent_dim or len(z_mean) == 0:
+            raise UserError(f"dataset latents have shape {z_mean.shape}, expected (N, {self.latent_dim})")
+        self.z_mean = z_mean
+        self.names = [str(n) for n in names] if names is not None else [f"#{i}" for i in range(len(z_mean))]
+        if len(self.names) != len(z_mean):
+            raise UserError(f"dataset latents hold {len(z_mean)} latents but {len(self.names)} names")
+        self.mean, self.components, self.sigma = principal_axes(z_mean)
+        self.raw_sigma = z_mean.std(axis=0, dtype=np.float64).astype(np.float32)
+        self._squared_norms = np.einsum("nd,nd->n", z_mean, z_mean)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, latent_dim: int, weights_sha: str | None = None) -> "LatentSpace":
+        """Read a latents.npz written by `vae.py index`; UserError when missing, damaged or made for
+        another model (other latent size, or other weights when `weights_sha` is given)."""
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"{path} not found: {INDEX_HINT}")
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {key: npz[key] for key in npz.files}
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            raise UserError(f"{path} is not a readable latents file ({exc}): {INDEX_HINT}") from None
+        missing = [key for key in REQUIRED_KEYS if key not in arrays]
+        if missing:
+            raise UserError(f"{path} lacks {', '.join(missing)}: {INDEX_HINT}")
+        z_mean = arrays["z_mean"]
+        stored_dim = int(arrays["latent_dim"]) if "latent_dim" in arrays else (z_mean.shape[-1] if z_mean.ndim else -1)
+        if z_mean.ndim != 2 or z_mean.shape[1] != latent_dim or stored_dim != latent_dim:
+            raise UserError(
+                f"{path} holds {stored_dim}-dimensional latents but the model's latent size is {latent_dim}: {INDEX_HINT}"
+            )
+        stored_sha = str(arrays["weights_sha"]) if "weights_sha" in arrays else None
+        if weights_sha and stored_sha and stored_sha != weights_sha:
+            raise UserError(f"{path} was indexed with other weights ({stored_sha}, loaded {weights_sha}): {INDEX_HINT}")
+        if not np.isfinite(z_mean).all():
+            raise UserError(f"{path} holds non-finite latents: {INDEX_HINT}")
+
+        def text(key):
+            return str(arrays[key]) if key in arrays else None
+
+        return cls(
+            latent_dim, z_mean, arrays["names"], kl_per_dim=arrays.get("kl_per_dim"),
+            attributes=arrays.get("attributes"), attribute_names=arrays.get("attribute_names"),
+            crop=text("crop"), data_root=text("data_root"), source=path,
+        )
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, latent_dim: int, weights_sha: str | None = None) -> "LatentSpace":
+        """`load`, or a LatentSpace without dataset whose `note` says why (and how to build one)."""
+        try:
+            return cls.load(path, latent_dim, weights_sha)
+        except UserError as exc:
+            return cls(latent_dim, note=f"dataset features off: {exc}")
+
+    @property
+    def has_dataset(self) -> bool:
+        return self.z_mean is not None
+
+    def __len__(self) -> int:
+        return 0 if self.z_mean is None else len(self.z_mean)
+
+    def latent(self, index: int) -> np.ndarray:
+        """The stored z_mean of dataset image `index` (float32 copy)."""
+        self._require_dataset()
+        if not 0 <= index < len(self):
+            raise UserError(f"dataset index {index} is out of range 0..{len(self) - 1}")
+        return self.z_mean[index].copy()
+
+    def to_pca(self, z: np.ndarray) -> np.ndarray:
+        """Latent(s) (..., D) -> PCA coordinates (..., D) in sigma units."""
+        return ((np.asarray(z, np.float32) - self.mean) @ self.components.T) / self.sigma
+
+    def from_pca(self, coordinates: np.ndarray) -> np.ndarray:
+        """PCA coordinates (..., D) in sigma units -> latent(s) (..., D)."""
+        return (np.asarray(coordinates, np.float32) * self.sigma) @ self.components + self.mean
+
+    def coordinates(self, z: np.ndarray, mode: str) -> np.ndarray:
+        """What the sliders show for `z`: PCA coordinates ('pca') or the raw latent ('raw')."""
+        return self.to_pca(z) if mode == "pca" else np.asarray(z, np.float32).copy()
+
+    def with_coordinate(self, z: np.ndarray, mode: str, index: int, value: float) -> np.ndarray:
+        """`z` moved so that slider `index` reads `value`; every other coordinate is kept exactly."""
+        z = np.asarray(z, np.float32).copy()
+        if mode == "raw":
+            z[index] = value
+            return z
+        current = float(self.to_pca(z)[index])
+        return z + np.float32((value - current) * self.sigma[index]) * self.components[index]
+
+    def random(self, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+        """A draw from the prior N(0, scale^2 I), each coordinate truncated to +-TRUNCATION * scale."""
+        z = rng.standard_normal(self.latent_dim)
+        outside = np.abs(z) > TRUNCATION
+        while outside.any():
+            z[outside] = rng.standard_normal(int(outside.sum()))
+            outside = np.abs(z) > TRUNCATION
+        return (z * scale).astype(np.float32)
+
+    def invert(self, z: np.ndarray) -> np.ndarray:
+        """The opposite face: `z` mirrored through the dataset mean (all PCA coordinates negated)."""
+        return (2.0 * self.mean - np.asarray(z, np.float32)).astype(np.float32)
+
+    def reset(self) -> np.ndarray:
+        """The average face: the dataset mean (the zero latent without dataset latents)."""
+        return self.mean.copy()
+
+    @staticmethod
+    def lerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+        """Linear blend (1 - t) a + t b."""
+        a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+        return ((1.0 - t) * a + t * b).astype(np.float32)
+
+    @staticmethod
+    def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+        """Spherical interpolation around the origin (the prior's centre); linear for (anti)parallel
+        or zero vectors, where the great circle is undefined."""
+        a64, b64 = np.asarray(a, np.float64), np.asarray(b, np.float64)
+        norms = np.linalg.norm(a64) * np.linalg.norm(b64)
+        if norms == 0:
+            return LatentSpace.lerp(a, b, t)
+        omega = np.arccos(np.clip(a64 @ b64 / norms, -1.0, 1.0))
+        if np.sin(omega) < 1e-6:
+            return LatentSpace.lerp(a, b, t)
+        blend = (np.sin((1.0 - t) * omega) * a64 + np.sin(t * omega) * b64) / np.sin(omega)
+        return blend.astype(np.float32)
+
+    def interpolate(self, a: np.ndarray, b: np.ndarray, t: float, method: str = "linear") -> np.ndarray:
+        """The blend of a and b at t in [0, 1] ('linear' or 'spherical')."""
+        if method not in INTERPOLATIONS:
+            raise UserError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {method!r}")
+        return self.slerp(a, b, t) if method == "spherical" else self.lerp(a, b, t)
+
+    def nearest(self, z: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, Euclidean distances) of the k dataset latents closest to `z`, closest first."""
+        self._require_dataset()
+        z = np.asarray(z, np.float32)
+        k = max(1, min(int(k), len(self)))
+        squared = self._squared_norms - 2.0 * (self.z_mean @ z) + float(z @ z)
+        candidates = np.argpartition(squared, k - 1)[:k] if k < len(self) else np.arange(len(self))
+        order = candidates[np.argsort(squared[candidates], kind="stable")]
+        return order, np.sqrt(np.maximum(squared[order], 0.0))
+
+    def _require_dataset(self) -> None:
+        if not self.has_dataset:
+            raise UserError(self.note or f"no dataset latents: {INDEX_HINT}")
+
+
+def principal_axes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean (D,), axes (D, D) as rows ordered by variance, sigma (D,)) of latents (N, D).
+
+    The covariance is accumulated in float64 chunks and decomposed with SVD; each axis' sign is
+    fixed so that its largest loading is positive. Sigma is floored at a tiny positive value so that
+    directions the dataset never uses still map to finite coordinates.
+    """
+    n, d = z.shape
+    mean = z.mean(axis=0, dtype=np.float64)
+    covariance = np.zeros((d, d), np.float64)
+    for start in range(0, n, COVARIANCE_CHUNK):
+        centred = z[start : start + COVARIANCE_CHUNK].astype(np.float64) - mean
+        covariance += centred.T @ centred
+    covariance /= max(n - 1, 1)
+    _, variances, axes = np.linalg.svd(covariance, hermitian=True)
+    signs = np.sign(axes[np.arange(d), np.abs(axes).argmax(axis=1)])
+    axes *= np.where(signs == 0, 1.0, signs)[:, None]
+    sigma = np.sqrt(np.maximum(variances, 0.0))
+    sigma = np.maximum(sigma, max(sigma.max() * 1e-6, 1e-12))
+    return mean.astype(np.float32), axes.astype(np.float32), sigma.astype(np.float32)
+
+
+def load_latent_file(path: str | os.PathLike, latent_dim: int) -> np.ndarray:
+    """A latent saved as .npy: shape (D,) or (1, D), finite; UserError saying what is wrong otherwise."""
+    path = Path(path)
+    if path.suffix.lower() != ".npy":
+        raise UserError(f"{path.name} is not a .npy file: latents are saved and loaded as NumPy .npy files")
+    if not path.is_file():
+        raise UserError(f"{path} not found")
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise UserError(f"{path.name} is not a readable .npy file ({exc})") from None
+    if not np.issubdtype(z.dtype, np.number) or z.size != latent_dim or z.ndim > 2 or (z.ndim == 2 and z.shape[0] != 1):
+        raise UserError(
+            f"{path.name} holds an array of shape {z.shape} ({z.dtype}), but this model's latent is {latent_dim} numbers"
+        )
+    z = z.reshape(latent_dim).astype(np.float32)
+    if not np.isfinite(z).all():
+        raise UserError(f"{path.name} contains NaN or infinite values")
+    return z
+
+
+def save_latent_file(path: str | os.PathLike, z: np.ndarray) -> Path:
+    """Write a latent as a float32 .npy (the suffix is added when missing), via a temp file + rename."""
+    import io
+
+    from latentlab.config import atomic_write_bytes
+
+    path = Path(path)
+    if path.suffix.lower() != ".npy":
+        path = path.with_name(path.name + ".npy")
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(z, np.float32))
+    atomic_write_bytes(path, buffer.getvalue())
+    return path

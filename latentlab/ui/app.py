@@ -1,0 +1,146 @@
+"""Start the explorer from parsed `gui.py` arguments: load the model and latents, open the window,
+or write a screenshot of it (`--screenshot`) and exit."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from argparse import Namespace
+from pathlib import Path
+
+import numpy as np
+
+from latentlab.config import DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT
+from latentlab.errors import UserError
+
+SCREENSHOT_SIZE = (1600, 960)
+WINDOW_SIZE = (1500, 900)
+FRAME_TIMEOUT_MS = 120_000
+TRAIN_HINT = (
+    f"train a model with `python vae.py train --data DIR` (it writes {DEFAULT_WEIGHTS.relative_to(PROJECT_ROOT)} "
+    "and model.json beside it) or pass --weights FILE"
+)
+
+
+def fail(message: str, screenshot: bool) -> int:
+    """Report a fatal problem: one stderr line with --screenshot, a message box otherwise; exit code 2."""
+    line = " ".join(message.split())
+    if screenshot:
+        print(f"error: {line}", file=sys.stderr)
+    else:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "latentlab", line)
+    return 2
+
+
+def check_device(device: str) -> None:
+    """With --device gpu, insist that the backend sees a GPU (cpu is arranged before TF is imported)."""
+    if device != "gpu":
+        return
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.config.list_physical_devices("GPU"):
+            raise UserError("--device gpu: TensorFlow sees no GPU here; use --device cpu or auto")
+
+
+def load_codec(weights: Path):
+    from latentlab.codec import Codec
+
+    try:
+        return Codec.load(weights)
+    except UserError as exc:
+        raise UserError(f"cannot load the model: {exc}. To get one, {TRAIN_HINT}") from None
+
+
+def load_latent_space(weights: Path, latent_dim: int):
+    """The dataset latents beside the weights (else data/latents.npz), checked against those weights;
+    a LatentSpace without dataset (and a note saying why) when none fits."""
+    from latentlab.latent_space import LatentSpace
+
+    candidates = [weights.parent / "latents.npz", DEFAULT_LATENTS]
+    path = next((p for p in candidates if p.is_file()), DEFAULT_LATENTS)
+    sha = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    return LatentSpace.open(path, latent_dim, weights_sha=sha)
+
+
+def dataset_folder(requested: Path | None, remembered: str | None, space) -> Path | None:
+    """--data, else the remembered folder, else the folder the latents were indexed from, if it exists."""
+    if requested is not None:
+        if not requested.is_dir():
+            raise UserError(f"--data {requested} is not a folder: originals cannot be shown")
+        return requested
+    for candidate in (remembered, space.data_root):
+        if candidate:
+            for path in (Path(candidate), PROJECT_ROOT / candidate):
+                if path.is_dir():
+                    return path
+    return None
+
+
+def run(args: Namespace) -> int:
+    """Open the window (or write the screenshot); the process exit code."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("latentlab")
+    app.setOrganizationName("latentlab")
+    app.setStyle("Fusion")
+    screenshot = args.screenshot is not None
+    settings = None if screenshot else QSettings("latentlab", "explorer")
+    try:
+        check_device(args.device)
+        codec = load_codec(args.weights)
+        space = load_latent_space(args.weights, codec.latent_dim)
+    except UserError as exc:
+        return fail(str(exc), screenshot)
+
+    from latentlab.latent_space import load_latent_file
+    from latentlab.ui.main_window import MainWindow
+
+    problems = []
+    try:
+        data_dir = dataset_folder(args.data, settings.value("data_dir") if settings else None, space)
+    except UserError as exc:
+        problems.append(str(exc))
+        data_dir = None
+    start_latent = None
+    try:
+        if args.latent is not None:
+            start_latent = load_latent_file(args.latent, codec.latent_dim)
+        if args.index is not None and not (space.has_dataset and 0 <= args.index < len(space)):
+            raise UserError(f"--index {args.index}: " + (
+                f"choose 0 to {len(space) - 1}" if space.has_dataset else space.note or "no dataset latents"))
+    except UserError as exc:
+        problems.append(str(exc))
+    if problems and screenshot:
+        return fail(problems[0], screenshot)
+
+    window = MainWindow(codec, space, data_dir=data_dir, rng=np.random.default_rng(0 if screenshot else None),
+                        settings=settings)
+    window.resize(*(SCREENSHOT_SIZE if screenshot else WINDOW_SIZE))
+    window.show()
+    if start_latent is not None:
+        window.set_latent(start_latent, f"file {args.latent.name}")
+    elif args.index is not None and not problems:
+        window.show_dataset_image(args.index)
+    if not screenshot:
+        for problem in problems:
+            window.show_error("latentlab", problem)
+        return app.exec()
+
+    if not window.wait_for_frame(FRAME_TIMEOUT_MS):
+        window.shutdown()
+        return fail("the face was not decoded in time; nothing was saved", screenshot)
+    app.processEvents()
+    args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+    saved = window.grab().save(str(args.screenshot), "PNG")
+    window.close()
+    if not saved:
+        return fail(f"could not write {args.screenshot}", screenshot)
+    print(f"wrote {args.screenshot}")
+    return 0
