@@ -1,4 +1,5 @@
-"""`python vae.py SUBCOMMAND ...`: train (the default), evaluate, sample, index, prepare."""
+"""`python vae.py SUBCOMMAND ...`: train (the default), evaluate, sample, index, prepare, attributes, manipulate,
+plot-latents, bench."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from latentlab.attributes import DEFAULT_ATTRIBUTES
 from latentlab.config import CROPS, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT, ModelConfig
 from latentlab.errors import UserError
 
-SUBCOMMANDS = ("train", "evaluate", "sample", "index", "prepare")
+SUBCOMMANDS = ("train", "evaluate", "sample", "index", "prepare", "attributes", "manipulate", "plot-latents", "bench")
 DEFAULT_DATA = PROJECT_ROOT / "data" / "img_align_celeba"
 CELEBA_HINT = (
     "get CelebA's aligned images (img_align_celeba, https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html) "
@@ -57,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")
     evaluate.add_argument("--grid", type=Path, default=PROJECT_ROOT / "runs" / "evaluate" / "reconstructions.png",
                           help="originals-vs-reconstructions PNG")
+    evaluate.add_argument("--attributes", type=Path,
+                          help="CelebA list_attr_celeba.txt: the JSON gains attribute_auc (projection on --directions)")
+    evaluate.add_argument("--directions", type=Path, default=DEFAULT_ATTRIBUTES, help="attribute directions file")
 
     sample = commands.add_parser("sample", help="a grid of images decoded from the prior")
     sample.add_argument("--n", type=int, default=64)
@@ -72,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     index.add_argument("--out", type=Path, default=DEFAULT_LATENTS)
     index.add_argument("--limit", type=int)
+    index.add_argument("--directions-out", type=Path,
+                       help="with --attributes: where the fitted attribute directions go "
+                            "(default: attributes.npz beside --out, so data/attributes.npz)")
 
     prepare = commands.add_parser("prepare", help="write a compact cropped + resized WebP copy of an image folder")
     prepare.add_argument("--data", type=Path, required=True)
@@ -79,6 +87,42 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--image-size", type=int, default=128)
     prepare.add_argument("--crop", choices=CROPS)
     prepare.add_argument("--quality", type=int, default=75)
+
+    attributes = commands.add_parser("attributes", help="fit the 40 attribute directions from a latents file")
+    attributes.add_argument("--latents", type=Path, default=DEFAULT_LATENTS, help="written by `index --attributes`")
+    attributes.add_argument("--out", type=Path, default=DEFAULT_ATTRIBUTES)
+    attributes.add_argument("--method", choices=("auto", "logistic", "mean_diff"), default="auto",
+                            help="auto: the one with the higher mean validation AUC")
+    attributes.add_argument("--data", type=Path, help="image folder whose list_eval_partition.txt splits train / val "
+                            "(default: the folder the latents were indexed from)")
+    attributes.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")
+
+    manipulate = commands.add_parser("manipulate", help="a grid of faces moved along an attribute direction")
+    manipulate.add_argument("--attr", required=True, help="attribute name, e.g. Smiling")
+    faces = manipulate.add_mutually_exclusive_group()
+    faces.add_argument("--index", type=int, nargs="+", help="rows of the latents file (default: --n validation faces)")
+    faces.add_argument("--photo", type=Path, nargs="+", help="photos (cropped with the model's crop)")
+    manipulate.add_argument("--n", type=int, default=4, help="number of validation faces when no --index / --photo")
+    manipulate.add_argument("--steps", type=int, default=7, help="columns, from negative to positive strength")
+    manipulate.add_argument("--range", type=float, default=3.0, help="largest strength, in score standard deviations")
+    manipulate.add_argument("--hold", nargs="+", default=[], metavar="ATTR", help="attributes to hold fixed")
+    manipulate.add_argument("--seed", type=int, default=0, help="which validation faces")
+    manipulate.add_argument("--out", type=Path, required=True)
+    manipulate.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    manipulate.add_argument("--latents", type=Path, default=DEFAULT_LATENTS)
+    manipulate.add_argument("--directions", type=Path, default=DEFAULT_ATTRIBUTES)
+
+    plot = commands.add_parser("plot-latents", help="the latent distribution figure: histograms, KL per dimension")
+    plot.add_argument("--out", type=Path, required=True)
+    plot.add_argument("--latents", type=Path, default=DEFAULT_LATENTS)
+    plot.add_argument("--latent", type=Path, help="a latent (.npy of shape (D,)) to mark on the histograms")
+    plot.add_argument("--dims", type=lambda s: [int(d) for d in s.split(",")], help="dimensions to plot, e.g. 0,5,9")
+
+    bench = commands.add_parser("bench", help="speed: decode, frame, encode, nearest search, training")
+    bench.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    bench.add_argument("--repeats", type=int, default=200, help="timed decodes per figure")
+    bench.add_argument("--train-steps", type=int, default=8, help="timed training steps (after 2 warm-up steps)")
+    bench.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")
     return parser
 
 
@@ -89,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample,
-                "index": cmd_index, "prepare": cmd_prepare}[args.command](args)
+                "index": cmd_index, "prepare": cmd_prepare, "attributes": cmd_attributes,
+                "manipulate": cmd_manipulate, "plot-latents": cmd_plot_latents, "bench": cmd_bench}[args.command](args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -144,10 +189,15 @@ def cmd_evaluate(args) -> int:
     paths = _paths(args.data, args.split, args.limit)
     codec = _load_codec(args.weights)
     crop = args.crop or data_lib.prepared_and_model_crop(args.data, codec.config.crop)
+    labelled = _attribute_labels(args) if args.attributes else None
     report = data_lib.SkipReport()
-    errors, preview = [], None
-    for _, images in data_lib.iter_batches(paths, codec.image_size, crop, batch_size=64, report=report):
-        reconstructions = codec.reconstruct(images)
+    errors, preview, kept, latents = [], None, [], []
+    for batch_paths, images in data_lib.iter_batches(paths, codec.image_size, crop, batch_size=64, report=report):
+        z = codec.encode(images)
+        reconstructions = codec.decode(z)
+        if labelled is not None:
+            kept.extend(batch_paths)
+            latents.append(z)
         errors.append(mse_per_image(images, reconstructions))
         if preview is None:
             preview = (images[:16], reconstructions[:16])
@@ -160,10 +210,16 @@ def cmd_evaluate(args) -> int:
         "mse": round(float(errors.mean()), 6), "psnr": round(float(psnr(errors).mean()), 3),
         "split": args.split, "data": str(args.data), "weights": str(args.weights), "grid": str(args.grid),
     }
+    if labelled is not None:
+        result["attribute_auc"] = _attribute_auc(*labelled, kept, np.concatenate(latents))
+        known = [v for v in result["attribute_auc"].values() if v is not None]
+        result["attribute_auc_mean"] = round(float(np.mean(known)), 4) if known else None
     report.warn()
     if not args.json:
         print(f"{result['n_images']} images ({result['skipped']} skipped): MSE {result['mse']:.5f}, "
               f"PSNR {result['psnr']:.2f} dB; grid: {args.grid}")
+        if labelled is not None:
+            print(f"attribute AUC (projection on {labelled[0].method} directions): mean {result['attribute_auc_mean']}")
     print(json.dumps(result))
     return 0
 
@@ -236,6 +292,8 @@ def cmd_index(args) -> int:
     atomic_write_bytes(args.out, _npz_bytes(arrays))
     report.warn()
     print(f"wrote {len(names)} latents ({len(report)} skipped) to {args.out}")
+    if attribute_names:
+        _fit_and_save_directions(arrays, args.directions_out or args.out.with_name(DEFAULT_ATTRIBUTES.name))
     return 0
 
 
@@ -256,4 +314,150 @@ def cmd_prepare(args) -> int:
     written = data_lib.prepare_folder(args.data, args.out, args.image_size, crop, args.quality, report)
     report.warn()
     print(f"wrote {written} images ({crop} crop, {args.image_size} px) to {args.out}")
+    return 0
+
+
+def _attribute_labels(args):
+    """(directions checked against the weights, attribute names of the label file, {stem: labels})."""
+    from latentlab.attributes import AttributeDirections
+
+    directions = AttributeDirections.load(args.directions, weights_fingerprint(args.weights))
+    file_names, labels = read_attributes(args.attributes)
+    missing = [n for n in directions.names if n not in file_names]
+    if missing:
+        raise UserError(f"{args.attributes} lacks the attribute(s) {', '.join(missing[:5])} of {args.directions}")
+    return directions, file_names, labels
+
+
+def _attribute_auc(directions, file_names, labels, paths, z) -> dict:
+    """{attribute: ROC AUC of the images' projection on its direction against its labels} (None: one class only)."""
+    from latentlab.attributes import auc_per_attribute
+
+    unknown = np.zeros(len(file_names), np.int8)
+    rows = np.stack([labels.get(Path(p).stem, unknown) for p in paths])
+    columns = [file_names.index(name) for name in directions.names]
+    aucs = auc_per_attribute(directions.scores(z), rows[:, columns])
+    return {name: (None if np.isnan(a) else round(float(a), 4)) for name, a in zip(directions.names, aucs)}
+
+
+def _fit_and_save_directions(latents: dict, out: Path, method: str = "auto", split_root: Path | None = None,
+                             quiet: bool = False) -> dict:
+    """Fit the attribute directions of a latents file's arrays, write them to `out`, print the AUC table."""
+    from latentlab.attributes import fit_from_latents
+
+    directions, report = fit_from_latents(latents, method, str(split_root) if split_root else None)
+    directions.save(out)
+    report["out"] = str(out)
+    if not quiet:
+        aucs = report["auc"]
+        print(f"validation ROC AUC ({report['split']} split, {report['n_train']} train / {report['n_val']} val):")
+        print(f"  {'attribute':<20} {'logistic':>9} {'mean_diff':>9}")
+        rows = [(name, aucs["logistic"][name], aucs["mean_diff"][name]) for name in directions.names]
+        rows.append(("mean", report["mean_auc"]["logistic"], report["mean_auc"]["mean_diff"]))
+        for name, *values in rows:
+            print(f"  {name:<20} " + " ".join("      n/a" if v is None else f"{v:>9.4f}" for v in values))
+        print(f"kept {report['method']}: wrote {len(directions.names)} directions to {out}")
+    return report
+
+
+def cmd_attributes(args) -> int:
+    from latentlab.attributes import read_latents
+
+    report = _fit_and_save_directions(read_latents(args.latents), args.out, args.method, args.data, quiet=args.json)
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def _manipulate_latents(args, codec) -> np.ndarray:
+    """The latents of the grid's rows: --photo encoded, --index rows, or --n seeded validation faces."""
+    from latentlab import data as data_lib
+    from latentlab.attributes import read_latents, split_mask
+
+    if args.photo:
+        faces = []
+        for path in args.photo:
+            try:
+                faces.append(codec.preprocess(data_lib.open_image(path)))
+            except (data_lib.UnreadableImage, FileNotFoundError) as exc:
+                raise UserError(f"cannot read photo {path}: {exc}") from None
+        return codec.encode(np.stack(faces))
+    latents = read_latents(args.latents)
+    stored_sha = str(latents.get("weights_sha", ""))
+    if stored_sha and stored_sha != weights_fingerprint(args.weights):
+        raise UserError(f"{args.latents} was indexed with other weights: run `python vae.py index` again")
+    z_all = latents["z_mean"]
+    if z_all.ndim != 2 or z_all.shape[1] != codec.latent_dim:
+        raise UserError(f"{args.latents} holds latents of shape {z_all.shape}, the model's size is {codec.latent_dim}")
+    if args.index:
+        bad = [i for i in args.index if not 0 <= i < len(z_all)]
+        if bad:
+            raise UserError(f"--index {bad[0]} is out of range: the latents file holds {len(z_all)} faces")
+        rows = np.array(args.index)
+    else:
+        if args.n < 1:
+            raise UserError("--n must be at least 1")
+        names = [str(n) for n in latents["names"]]
+        _, val, _ = split_mask(names, str(latents["data_root"]) if "data_root" in latents else None)
+        candidates = np.flatnonzero(val)
+        rows = np.sort(np.random.default_rng(args.seed).choice(candidates, min(args.n, len(candidates)), replace=False))
+    return z_all[rows].astype(np.float32)
+
+
+def cmd_manipulate(args) -> int:
+    from latentlab.attributes import AttributeDirections
+    from latentlab.imaging import make_grid, save_png
+
+    if args.steps < 2 or args.range <= 0:
+        raise UserError("--steps must be at least 2 and --range positive")
+    codec = _load_codec(args.weights)
+    directions = AttributeDirections.load(args.directions, weights_fingerprint(args.weights))
+    if directions.latent_dim != codec.latent_dim:
+        raise UserError(f"{args.directions} holds {directions.latent_dim}-dimensional directions, "
+                        f"the model's latent size is {codec.latent_dim}")
+    directions.direction(args.attr, args.hold)
+    z = _manipulate_latents(args, codec)
+    amounts = np.linspace(-args.range, args.range, args.steps)
+    moved = directions.edit(z, args.attr, amounts, args.hold).transpose(1, 0, 2)
+    images = codec.decode(moved.reshape(-1, codec.latent_dim))
+    save_png(args.out, make_grid(images, cols=args.steps))
+    held = f", holding {', '.join(args.hold)}" if args.hold else ""
+    print(f"wrote {len(z)} x {args.steps} grid ({directions.names[directions.index(args.attr)]} "
+          f"from {-args.range:g} to {args.range:g} sd{held}) to {args.out}")
+    return 0
+
+
+def cmd_plot_latents(args) -> int:
+    from latentlab.attributes import read_latents
+    from latentlab.plots import active_dimensions, save_latent_distribution
+
+    latents = read_latents(args.latents)
+    z = latents["z_mean"].astype(np.float32)
+    kl = latents["kl_per_dim"] if "kl_per_dim" in latents else np.full(z.shape[1], np.nan)
+    current = None
+    if args.latent:
+        try:
+            current = np.load(args.latent, allow_pickle=False).astype(np.float32).reshape(-1)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot read latent {args.latent}: {exc}") from None
+        if current.shape != (z.shape[1],):
+            raise UserError(f"{args.latent} holds {current.size} values, the latents have {z.shape[1]} dimensions")
+    if args.dims and not all(0 <= d < z.shape[1] for d in args.dims):
+        raise UserError(f"--dims must lie in 0..{z.shape[1] - 1}")
+    save_latent_distribution(args.out, z, kl, current, args.dims)
+    print(f"wrote {args.out}: {active_dimensions(kl)} of {z.shape[1]} dimensions active (KL > 0.01 nats)")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from latentlab.bench import KEYS, run_bench
+
+    if args.repeats < 10 or args.train_steps < 1:
+        raise UserError("--repeats must be at least 10 and --train-steps at least 1")
+    result = run_bench(args.weights, args.repeats, args.train_steps, log=print)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key in KEYS:
+            print(f"{key:<16} {result.get(key, 'skipped')}")
     return 0

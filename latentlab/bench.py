@@ -1,0 +1,164 @@
+"""The measurements behind `vae.py bench`: decode / frame / encode latency, nearest search, training throughput.
+
+Every figure goes through the code the app uses: Codec.decode (batch 1) for the sliders, LatentSpace.nearest
+for the nearest-face search, the VAE's own compiled train step for training. Qt is imported only here,
+lazily, to time the QImage a frame ends in.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from latentlab.config import DEFAULT_WEIGHTS
+
+CELEBA_IMAGES = 202_599
+NN_K = 5
+KEYS = ("decode_ms_p50", "decode_ms_p95", "predict_ms_p50", "decode_speedup", "frame_ms_p95",
+        "encode_ms_p50", "nn_ms_200k", "train_img_per_s")
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on (the affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def timed_ms(function: Callable[[int], object], repeats: int, warmup: int = 3) -> np.ndarray:
+    """Wall-clock milliseconds of `function(i)` for i in range(repeats), after `warmup` untimed calls."""
+    for i in range(warmup):
+        function(i)
+    times = np.empty(repeats)
+    for i in range(repeats):
+        start = time.perf_counter()
+        function(i)
+        times[i] = (time.perf_counter() - start) * 1000.0
+    return times
+
+
+def qimage_factory() -> Callable[[np.ndarray], object] | None:
+    """uint8 (H, W, 3) -> an owned QImage, or None when PySide6 is not installed."""
+    try:
+        from PySide6.QtGui import QImage
+    except ImportError:
+        return None
+
+    def to_qimage(rgb: np.ndarray):
+        rgb = np.ascontiguousarray(rgb)
+        height, width, _ = rgb.shape
+        return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+    return to_qimage
+
+
+def synthetic_face(size: int, seed: int = 0) -> np.ndarray:
+    """A smooth uint8 RGB picture at the model's size (a stand-in for an aligned face)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    image = np.stack([0.5 + 0.4 * np.sin(2 * np.pi * (xx * rng.uniform(0.5, 2) + yy * rng.uniform(0.5, 2) + c))
+                      for c in rng.uniform(0, 1, 3)], axis=-1)
+    return (image * 255).astype(np.uint8)
+
+
+def bench_decode(codec, repeats: int) -> dict:
+    """Batch-1 Codec.decode (the GUI path) against the naive decoder.predict, same run."""
+    rng = np.random.default_rng(0)
+    latents = rng.standard_normal((repeats + 8, codec.latent_dim)).astype(np.float32)
+    decode = timed_ms(lambda i: codec.decode(latents[i]), repeats)
+    predict_repeats = max(5, repeats // 10)
+    predict = timed_ms(lambda i: codec.vae.decoder.predict(latents[i][None], verbose=0), predict_repeats, warmup=2)
+    p50 = float(np.percentile(decode, 50))
+    return {
+        "decode_ms_p50": round(p50, 2), "decode_ms_p95": round(float(np.percentile(decode, 95)), 2),
+        "predict_ms_p50": round(float(np.percentile(predict, 50)), 2),
+        "decode_speedup": round(float(np.percentile(predict, 50)) / p50, 1),
+    }
+
+
+def bench_frame(codec, repeats: int) -> dict:
+    """Slider value -> latent -> Codec.decode -> uint8 -> QImage, as one drag of one slider."""
+    from latentlab.imaging import to_uint8
+
+    to_qimage = qimage_factory()
+    if to_qimage is None:
+        return {"frame_note": "PySide6 not installed: frame_ms_p95 skipped"}
+    base = np.random.default_rng(1).standard_normal(codec.latent_dim).astype(np.float32)
+
+    def frame(i):
+        slider_value = (i * 37) % 1001
+        z = base.copy()
+        z[0] = (slider_value / 1000.0 * 2.0 - 1.0) * 3.0
+        return to_qimage(to_uint8(codec.decode(z)))
+
+    times = timed_ms(frame, repeats)
+    return {"frame_ms_p95": round(float(np.percentile(times, 95)), 2)}
+
+
+def bench_encode(codec, repeats: int) -> dict:
+    """One aligned face (uint8 at the model's size) to z_mean."""
+    face = synthetic_face(codec.image_size)
+    times = timed_ms(lambda i: codec.encode(face), max(10, repeats // 2))
+    return {"encode_ms_p50": round(float(np.percentile(times, 50)), 2)}
+
+
+def bench_nearest(latent_dim: int, repeats: int, n: int = CELEBA_IMAGES) -> dict:
+    """Top-5 nearest dataset latents by LatentSpace.nearest over n synthetic latents."""
+    from latentlab.latent_space import LatentSpace
+
+    rng = np.random.default_rng(2)
+    space = LatentSpace(latent_dim, rng.standard_normal((n, latent_dim), dtype=np.float32))
+    queries = rng.standard_normal((repeats, latent_dim)).astype(np.float32)
+    times = timed_ms(lambda i: space.nearest(queries[i % repeats], NN_K), max(10, repeats // 4), warmup=2)
+    return {"nn_ms_200k": round(float(np.percentile(times, 50)), 2), "nn_latents": n}
+
+
+def bench_train(config, steps: int, warmup: int = 2) -> dict:
+    """Images per second of the VAE's compiled train step at `config` (optimizer as in training),
+    on a fixed batch of synthetic images, after `warmup` steps."""
+    import keras
+
+    from latentlab.model import build_vae
+
+    vae = build_vae(config)
+    vae.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=100.0))
+    batch = np.random.default_rng(3).random((config.batch_size, *config.image_shape), dtype=np.float32)
+    for _ in range(warmup):
+        vae.train_on_batch(batch)
+    start = time.perf_counter()
+    for _ in range(steps):
+        vae.train_on_batch(batch)
+    seconds = time.perf_counter() - start
+    return {"train_img_per_s": round(steps * config.batch_size / seconds, 1), "train_steps": steps,
+            "train_batch_size": config.batch_size}
+
+
+def run_bench(weights: str | Path = DEFAULT_WEIGHTS, repeats: int = 200, train_steps: int = 8,
+              log: Callable[[str], None] = print) -> dict:
+    """Every figure of `vae.py bench` for the model at `weights`, as one dict (KEYS plus context)."""
+    import keras
+
+    from latentlab.codec import Codec
+
+    codec = Codec.load(weights)
+    config = codec.config
+    result = {"cores": cpu_cores(), "backend": keras.backend.backend(), "image_size": config.image_size,
+              "latent_dim": config.latent_dim, "weights": str(weights), "repeats": repeats}
+    log(f"{result['cores']} CPU cores, {result['backend']} backend, model {config.image_size} px, "
+        f"latent {config.latent_dim}")
+    for name, step in (("decode", lambda: bench_decode(codec, repeats)),
+                       ("frame", lambda: bench_frame(codec, repeats)),
+                       ("encode", lambda: bench_encode(codec, repeats)),
+                       ("nearest", lambda: bench_nearest(config.latent_dim, repeats)),
+                       ("train", lambda: bench_train(config, train_steps))):
+        start = time.perf_counter()
+        figures = step()
+        result.update(figures)
+        shown = ", ".join(f"{k} {v}" for k, v in figures.items())
+        log(f"{name}: {shown} ({time.perf_counter() - start:.1f} s)")
+    return result
