@@ -115,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot = commands.add_parser("plot-latents", help="the latent distribution figure: histograms, KL per dimension")
     plot.add_argument("--out", type=Path, required=True)
     plot.add_argument("--latents", type=Path, default=DEFAULT_LATENTS)
-    plot.add_argument("--latent", type=Path, help="a latent (.npy of shape (D,)) to mark on the histograms")
+    marked = plot.add_mutually_exclusive_group()
+    marked.add_argument("--latent", type=Path, help="a latent (.npy of shape (D,)) to mark on the histograms")
+    marked.add_argument("--index", type=int, help="mark this row of the latents file on the histograms")
     plot.add_argument("--dims", type=lambda s: [int(d) for d in s.split(",")], help="dimensions to plot, e.g. 0,5,9")
 
     bench = commands.add_parser("bench", help="speed: decode, frame, encode, nearest search, training")
@@ -442,6 +444,10 @@ def cmd_plot_latents(args) -> int:
             raise UserError(f"cannot read latent {args.latent}: {exc}") from None
         if current.shape != (z.shape[1],):
             raise UserError(f"{args.latent} holds {current.size} values, the latents have {z.shape[1]} dimensions")
+    if args.index is not None:
+        if not 0 <= args.index < len(z):
+            raise UserError(f"--index {args.index} is out of range: the latents file holds {len(z)} faces")
+        current = z[args.index]
     if args.dims and not all(0 <= d < z.shape[1] for d in args.dims):
         raise UserError(f"--dims must lie in 0..{z.shape[1] - 1}")
     save_latent_distribution(args.out, z, kl, current, args.dims)

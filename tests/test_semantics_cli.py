@@ -104,6 +104,7 @@ def test_plot_latents_marks_a_latent(tiny, tmp_path, capsys):
     assert main(["plot-latents", "--latents", str(latents), "--out", str(out), "--latent", str(tmp_path / "z.npy")]) == 0
     assert Image.open(out).size == (1100, 750)
     assert "7 of 8 dimensions active" in capsys.readouterr().out
+    assert main(["plot-latents", "--latents", str(latents), "--out", str(out), "--index", "5", "--dims", "0,3"]) == 0
     np.save(tmp_path / "bad.npy", np.ones(3, np.float32))
     assert main(["plot-latents", "--latents", str(latents), "--out", str(out), "--latent", str(tmp_path / "bad.npy")]) == 2
 
