@@ -48,6 +48,9 @@ def check_device(device: str) -> None:
 
 
 def load_codec(weights: Path):
+    """Codec.load with the message saying how to get weights (checked before TensorFlow is imported)."""
+    if not weights.is_file():
+        raise UserError(f"no model: weights file {weights} not found. To get one, {TRAIN_HINT}")
     from latentlab.codec import Codec
 
     try:
@@ -93,8 +96,8 @@ def run(args: Namespace) -> int:
     screenshot = args.screenshot is not None
     settings = None if screenshot else QSettings("latentlab", "explorer")
     try:
-        check_device(args.device)
         codec = load_codec(args.weights)
+        check_device(args.device)
         space = load_latent_space(args.weights, codec.latent_dim)
     except UserError as exc:
         return fail(str(exc), screenshot)

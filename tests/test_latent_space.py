@@ -1,0 +1,161 @@
+"""LatentSpace: PCA basis, random / invert / reset, interpolation, nearest, latents files; animation writing."""
+
+import numpy as np
+import pytest
+
+from latentlab.animation import pingpong_ts, transition_latents, write_animation
+from latentlab.errors import UserError
+from latentlab.latent_space import LatentSpace, load_latent_file, save_latent_file
+
+D = 6
+
+
+@pytest.fixture
+def latents():
+    rng = np.random.default_rng(0)
+    mixing = rng.standard_normal((D, D))
+    return (rng.standard_normal((400, D)) * np.linspace(3.0, 0.1, D)) @ mixing + 1.5
+
+
+@pytest.fixture
+def space(latents):
+    return LatentSpace(D, latents.astype(np.float32), [f"{i:06d}.jpg" for i in range(len(latents))])
+
+
+def write_npz(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+def test_pca_axes_are_orthonormal_and_ordered_by_variance(space, latents):
+    assert np.allclose(space.components @ space.components.T, np.eye(D), atol=1e-5)
+    assert np.all(np.diff(space.sigma) <= 1e-6)
+    coordinates = space.to_pca(latents)
+    assert np.allclose(coordinates.mean(axis=0), 0.0, atol=1e-4)
+    assert np.allclose(coordinates.std(axis=0, ddof=1), 1.0, atol=1e-3)  # sigma units
+    assert np.allclose(space.from_pca(coordinates), latents, atol=1e-4)
+    assert np.allclose(space.mean, latents.mean(axis=0), atol=1e-5)
+
+
+def test_with_coordinate_moves_one_slider_and_keeps_the_others(space):
+    z = space.random(np.random.default_rng(1))
+    moved = space.with_coordinate(z, "pca", 2, 1.75)
+    before, after = space.to_pca(z), space.to_pca(moved)
+    assert after[2] == pytest.approx(1.75, abs=1e-4)
+    assert np.allclose(np.delete(after, 2), np.delete(before, 2), atol=1e-4)
+    raw = space.with_coordinate(z, "raw", 4, -0.5)
+    assert raw[4] == np.float32(-0.5) and np.array_equal(np.delete(raw, 4), np.delete(z, 4))
+
+
+def test_invert_twice_is_identity_and_negates_pca_coordinates(space):
+    z = space.random(np.random.default_rng(2), 1.5)
+    inverse = space.invert(z)
+    assert np.allclose(space.to_pca(inverse), -space.to_pca(z), atol=1e-4)
+    assert np.allclose(space.invert(inverse), z, atol=1e-5)
+
+
+def test_reset_is_the_average_face(space, latents):
+    assert np.allclose(space.reset(), latents.mean(axis=0), atol=1e-5)
+    assert np.allclose(space.to_pca(space.reset()), 0.0, atol=1e-4)
+    assert np.array_equal(LatentSpace(D).reset(), np.zeros(D, np.float32))
+
+
+@pytest.mark.parametrize("scale", [0.0, 0.5, 1.0, 3.0])
+def test_random_is_bounded_by_the_range_and_seeded(space, scale):
+    draws = np.stack([space.random(np.random.default_rng(seed), scale) for seed in range(200)])
+    assert np.all(np.abs(draws) <= 3.0 * scale + 1e-6)
+    assert np.array_equal(space.random(np.random.default_rng(5), scale), space.random(np.random.default_rng(5), scale))
+    if scale:
+        assert draws.std() == pytest.approx(scale * 0.986, rel=0.1)  # N(0, scale^2) truncated at 3 sigma
+    else:
+        assert not draws.any()
+
+
+def test_interpolation_endpoints_and_spherical_norm(space):
+    rng = np.random.default_rng(3)
+    a, b = space.random(rng), space.random(rng)
+    for method in ("linear", "spherical"):
+        assert np.allclose(space.interpolate(a, b, 0.0, method), a, atol=1e-5)
+        assert np.allclose(space.interpolate(a, b, 1.0, method), b, atol=1e-5)
+    assert np.allclose(space.lerp(a, b, 0.5), (a + b) / 2)
+    unit_a, unit_b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    assert np.linalg.norm(space.slerp(unit_a, unit_b, 0.37)) == pytest.approx(1.0, abs=1e-5)
+    assert np.allclose(space.slerp(a, 2 * a, 0.5), 1.5 * a, atol=1e-5)  # parallel: falls back to linear
+    with pytest.raises(UserError):
+        space.interpolate(a, b, 0.5, "cubic")
+
+
+def test_nearest_matches_brute_force(space, latents):
+    query = latents[17] + 0.01
+    indices, distances = space.nearest(query, k=5)
+    brute = np.linalg.norm(latents.astype(np.float32) - query, axis=1)
+    assert list(indices) == list(np.argsort(brute)[:5])
+    assert indices[0] == 17
+    assert np.allclose(distances, np.sort(brute)[:5], atol=1e-3)
+    assert len(space.nearest(query, k=10_000)[0]) == len(latents)
+
+
+def test_without_dataset_pca_is_the_raw_space():
+    space = LatentSpace(D, note="no latents")
+    z = np.arange(D, dtype=np.float32)
+    assert not space.has_dataset and len(space) == 0
+    assert np.array_equal(space.to_pca(z), z) and np.array_equal(space.invert(z), -z)
+    with pytest.raises(UserError, match="no latents"):
+        space.nearest(z)
+
+
+def test_load_checks_the_file_against_the_model(tmp_path, latents):
+    names = np.array([f"{i}.jpg" for i in range(len(latents))])
+    good = write_npz(tmp_path / "good.npz", names=names, z_mean=latents.astype(np.float16), latent_dim=D, weights_sha="abc")
+    space = LatentSpace.load(good, D, weights_sha="abc")
+    assert len(space) == len(latents) and space.names[3] == "3.jpg" and space.z_mean.dtype == np.float32
+    with pytest.raises(UserError, match="latent size is 7.*vae.py index"):
+        LatentSpace.load(good, 7)
+    with pytest.raises(UserError, match="other weights"):
+        LatentSpace.load(good, D, weights_sha="def")
+    with pytest.raises(UserError, match="not found.*vae.py index --data DIR"):
+        LatentSpace.load(tmp_path / "missing.npz", D)
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(UserError, match="not a readable"):
+        LatentSpace.load(tmp_path / "broken.npz", D)
+    no_names = write_npz(tmp_path / "no_names.npz", z_mean=latents)
+    with pytest.raises(UserError, match="lacks names"):
+        LatentSpace.load(no_names, D)
+    fallback = LatentSpace.open(tmp_path / "missing.npz", D)
+    assert not fallback.has_dataset and "vae.py index" in fallback.note
+
+
+def test_latent_files_round_trip_and_refuse_wrong_ones(tmp_path):
+    z = np.linspace(-1, 1, D, dtype=np.float32)
+    path = save_latent_file(tmp_path / "face", z)
+    assert path.name == "face.npy" and np.array_equal(load_latent_file(path, D), z)
+    np.save(tmp_path / "row.npy", z[None])
+    assert np.array_equal(load_latent_file(tmp_path / "row.npy", D), z)
+    np.save(tmp_path / "short.npy", z[:3])
+    with pytest.raises(UserError, match="shape \\(3,\\)"):
+        load_latent_file(tmp_path / "short.npy", D)
+    np.save(tmp_path / "nan.npy", np.full(D, np.nan))
+    with pytest.raises(UserError, match="NaN"):
+        load_latent_file(tmp_path / "nan.npy", D)
+    (tmp_path / "face.txt").write_text("1 2 3")
+    with pytest.raises(UserError, match="not a .npy"):
+        load_latent_file(tmp_path / "face.txt", D)
+    (tmp_path / "junk.npy").write_bytes(b"junk")
+    with pytest.raises(UserError, match="not a readable"):
+        load_latent_file(tmp_path / "junk.npy", D)
+
+
+def test_pingpong_goes_a_b_a_and_a_gif_is_written(tmp_path, space):
+    ts = pingpong_ts(8)
+    assert list(ts) == [0.0, 0.25, 0.5, 0.75, 1.0, 0.75, 0.5, 0.25]
+    a, b = np.zeros(D, np.float32), np.ones(D, np.float32)
+    path_latents = transition_latents(space, a, b, ts, "linear")
+    assert np.allclose(path_latents[0], a) and np.allclose(path_latents[4], b)
+    frames = np.random.default_rng(0).integers(0, 256, (8, 24, 24, 3), dtype=np.uint8)
+    import imageio.v3 as iio
+
+    gif = write_animation(tmp_path / "out" / "ab.gif", frames, fps=10)
+    assert iio.imread(gif, index=None).shape[:3] == (8, 24, 24)
+    with pytest.raises(UserError, match=".gif or .mp4"):
+        write_animation(tmp_path / "ab.avi", frames, fps=10)
+    assert not list((tmp_path / "out").glob(".*tmp*"))

@@ -1,0 +1,80 @@
+"""Interpolation: A and B from faces or dataset images, t in [0, 1], playback, GIF export."""
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def a_and_b(window, space):
+    window.indexer.choose(2)
+    window.set_a_action.trigger()
+    window.set_endpoint_from_index("B", 9)
+    return space.latent(2), space.latent(9)
+
+
+@pytest.mark.parametrize("method", ["linear", "spherical"])
+def test_t_zero_and_one_give_a_and_b(window, space, a_and_b, method):
+    a, b = a_and_b
+    panel = window.interpolation
+    panel.set_method(method)
+    panel.set_t(1.0)
+    assert np.allclose(window.latent, b, atol=1e-5)
+    panel.set_t(0.0)
+    assert np.allclose(window.latent, a, atol=1e-5)
+    panel.set_t(0.25)
+    assert np.allclose(window.latent, space.interpolate(a, b, 0.25, method), atol=1e-6)
+    assert window.source == f"blend A→B, t = 0.25 ({method})"
+    assert panel.endpoint_labels["B"].text() == "dataset #9 (000009.png)"
+    assert panel.thumbnails["A"].pixmap() is not None and not panel.thumbnails["A"].pixmap().isNull()
+
+
+def test_a_sweep_of_t_is_one_undo_step(window, a_and_b):
+    before = window.latent
+    count = window.undo_stack.count()
+    for t in np.linspace(0.1, 0.9, 9):
+        window.interpolation.set_t(t)
+    assert window.undo_stack.count() == count + 1
+    window.undo_action.trigger()
+    assert np.array_equal(window.latent, before)
+
+
+def test_play_animates_and_pause_stops(qtbot, window, a_and_b):
+    panel = window.interpolation
+    panel.duration_box.setValue(1.0)
+    seen = set()
+    window.latent_changed.connect(lambda z: seen.add(round(panel.t, 2)))
+    window.play_action.trigger()
+    assert panel.is_playing() and panel.play_button.text() == "Pause"
+    qtbot.waitUntil(lambda: len(seen) >= 4, timeout=5000)
+    window.play_action.trigger()
+    assert not panel.is_playing()
+    window.randomize_action.trigger()
+    assert not panel.is_playing()
+
+
+def test_other_controls_stop_playback(window, a_and_b):
+    window.play_action.trigger()
+    assert window.interpolation.is_playing()
+    window.reset_action.trigger()
+    assert not window.interpolation.is_playing()
+
+
+def test_export_writes_a_readable_gif(window, tmp_path, a_and_b):
+    import imageio.v3 as iio
+
+    window.interpolation.duration_box.setValue(1.0)
+    path = window.export_animation(tmp_path / "ab.gif")
+    frames = iio.imread(path, index=None)
+    assert frames.shape[0] == 20 and frames.shape[1:3] == (256, 256)
+    assert not np.array_equal(frames[0], frames[10])  # A and B differ
+    assert window.export_animation(tmp_path / "ab.webm") is None
+    assert ".gif or .mp4" in window.last_error
+
+
+def test_export_and_play_need_a_and_b(window, tmp_path):
+    assert not window.interpolation.t_slider.isEnabled()
+    assert window.export_animation(tmp_path / "ab.gif") is None
+    assert "Set A and B first" in window.last_error
+    window.play_action.trigger()
+    assert not window.interpolation.is_playing()
+    assert not (tmp_path / "ab.gif").exists()
