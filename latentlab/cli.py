@@ -1,5 +1,5 @@
 """`python vae.py SUBCOMMAND ...`: train (the default), evaluate, sample, index, prepare, attributes, manipulate,
-plot-latents, bench."""
+plot-latents, bench, encode."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from latentlab.attributes import DEFAULT_ATTRIBUTES
 from latentlab.config import CROPS, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT, ModelConfig
 from latentlab.errors import UserError
 
-SUBCOMMANDS = ("train", "evaluate", "sample", "index", "prepare", "attributes", "manipulate", "plot-latents", "bench")
+SUBCOMMANDS = ("train", "evaluate", "sample", "index", "prepare", "attributes", "manipulate", "plot-latents", "bench", "encode")
 DEFAULT_DATA = PROJECT_ROOT / "data" / "img_align_celeba"
 CELEBA_HINT = (
     "get CelebA's aligned images (img_align_celeba, https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html) "
@@ -125,6 +125,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=200, help="timed decodes per figure")
     bench.add_argument("--train-steps", type=int, default=8, help="timed training steps (after 2 warm-up steps)")
     bench.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")
+
+    encode = commands.add_parser("encode", help="a photo's latent: detect and align the face, encode, nearest faces")
+    encode.add_argument("photo", type=Path, metavar="PHOTO")
+    encode.add_argument("--out", type=Path, required=True, help="the latent (z_mean) as .npy of shape (latent_dim,)")
+    encode.add_argument("--neighbours", type=int, default=5, metavar="K", help="dataset faces to list (0: none)")
+    encode.add_argument("--no-align", action="store_true", help="encode the whole image (the model's crop) "
+                        "instead of the detected, CelebA-aligned face")
+    encode.add_argument("--aligned-out", type=Path, metavar="PNG", help="write the aligned 178x218 face "
+                        "(with --no-align: the model's input)")
+    encode.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    encode.add_argument("--latents", type=Path, default=None,
+                        help=f"dataset latents for the neighbours (default {DEFAULT_LATENTS.relative_to(PROJECT_ROOT)})")
     return parser
 
 
@@ -136,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample,
                 "index": cmd_index, "prepare": cmd_prepare, "attributes": cmd_attributes,
-                "manipulate": cmd_manipulate, "plot-latents": cmd_plot_latents, "bench": cmd_bench}[args.command](args)
+                "manipulate": cmd_manipulate, "plot-latents": cmd_plot_latents, "bench": cmd_bench,
+                "encode": cmd_encode}[args.command](args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -467,3 +480,51 @@ def cmd_bench(args) -> int:
         for key in KEYS:
             print(f"{key:<16} {result.get(key, 'skipped')}")
     return 0
+
+
+def cmd_encode(args) -> int:
+    from latentlab.data import UnreadableImage, open_image
+    from latentlab.faces import NoFaceFound, encode_photo
+    from latentlab.imaging import save_png
+
+    if args.neighbours < 0:
+        raise UserError("--neighbours must be 0 or more")
+    try:
+        rgb = open_image(args.photo)
+    except UnreadableImage as exc:
+        raise UserError(f"cannot read {args.photo}: {exc}") from None
+    codec = _load_codec(args.weights)
+    try:
+        encoded = encode_photo(codec, rgb, align=not args.no_align)
+    except NoFaceFound:
+        print(f"no face found in {args.photo}; use --no-align to encode the whole image", file=sys.stderr)
+        return 2
+    np.save(args.out, encoded.z.astype(np.float32))
+    if encoded.face is not None:
+        x1, y1, x2, y2 = encoded.face.box
+        print(f"face: {x2 - x1:.0f}x{y2 - y1:.0f} px at ({x1:.0f}, {y1:.0f}), confidence {encoded.face.confidence:.3f}")
+    if args.aligned_out:
+        save_png(args.aligned_out, encoded.aligned if encoded.aligned is not None else encoded.model_input)
+        print(f"wrote the {'aligned face' if encoded.aligned is not None else 'model input'} to {args.aligned_out}")
+    print(f"wrote the latent (z_mean, {encoded.z.size} values) to {args.out}")
+    if args.neighbours:
+        _print_neighbours(encoded.z, args.neighbours, args.latents, args.weights, codec.latent_dim)
+    return 0
+
+
+def _print_neighbours(z: np.ndarray, k: int, latents: Path | None, weights: Path, latent_dim: int) -> None:
+    """List the k dataset latents nearest to z; a missing default latents file is a note, not an error."""
+    from latentlab.latent_space import LatentSpace
+
+    try:
+        space = LatentSpace.load(latents or DEFAULT_LATENTS, latent_dim, weights_fingerprint(weights))
+    except UserError as exc:
+        if latents is not None:
+            raise
+        print(f"note: no nearest faces: {exc}", file=sys.stderr)
+        return
+    indices, distances = space.nearest(z, k)
+    print(f"{len(indices)} nearest dataset images (Euclidean distance between z_mean vectors):")
+    width = max(len(space.names[i]) for i in indices)
+    for rank, (index, distance) in enumerate(zip(indices, distances), 1):
+        print(f"{rank:3d}. {space.names[index]:<{width}}  #{index:<6d} distance {distance:.3f}")

@@ -1,0 +1,158 @@
+"""Frame sources: a webcam through OpenCV, or image files (photos, tests) played as a stream. No Qt here."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from latentlab.data import UnreadableImage, open_image
+from latentlab.errors import UserError
+
+MAX_FAILED_READS = 25  # consecutive empty reads (about a second at 25 fps) before a camera counts as stopped
+PROBED_INDICES = 4  # camera indices tried where the system cannot list its cameras
+V4L2_ROOT = Path("/sys/class/video4linux")
+
+
+class CameraError(UserError):
+    """A camera that cannot be opened, is busy, or stopped sending frames; the message says which."""
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """Anything that yields RGB frames: `read()` blocks until the next frame (H, W, 3) uint8, returns
+    None once the stream has ended, and raises CameraError when the device fails; `close()` releases it."""
+
+    name: str
+
+    def read(self) -> np.ndarray | None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    """A camera OpenCV can open by `index`, with a readable label."""
+
+    index: int
+    label: str
+
+
+class OpenCVCamera:
+    """A webcam read with OpenCV's VideoCapture, frames converted to RGB."""
+
+    def __init__(self, index: int = 0, width: int = 640, height: int = 480):
+        self.index = index
+        self.name = f"camera {index}"
+        self._failed_reads = 0
+        self._capture = cv2.VideoCapture(index)
+        if not self._capture.isOpened():
+            self._capture.release()
+            raise CameraError(f"{self.name} cannot be opened: it is not connected, or another program is using it")
+        self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        ok, _ = self._capture.read()
+        if not ok:
+            self._capture.release()
+            raise CameraError(f"{self.name} opened but sends no frames: another program may be using it")
+
+    def read(self) -> np.ndarray | None:
+        """The next frame as RGB; CameraError after MAX_FAILED_READS failed reads in a row."""
+        if self._capture is None:
+            return None
+        ok, frame = self._capture.read()
+        while not ok:
+            self._failed_reads += 1
+            if self._failed_reads >= MAX_FAILED_READS:
+                self.close()
+                raise CameraError(f"{self.name} stopped sending frames: was it unplugged or taken by another program?")
+            time.sleep(0.04)
+            ok, frame = self._capture.read()
+        self._failed_reads = 0
+        if frame.ndim == 2:
+            return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB if frame.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+class ImageFileSource:
+    """Image files played as a stream (photos, tests): one frame per file, in order, looping forever
+    when `loop`; `fps` paces the reads like a camera would (0: no pacing)."""
+
+    def __init__(self, paths: str | os.PathLike | Iterable[str | os.PathLike], loop: bool = True, fps: float = 0.0):
+        paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        if not paths:
+            raise UserError("an image source needs at least one image file")
+        self.paths = [Path(p) for p in paths]
+        self.name = self.paths[0].name if len(self.paths) == 1 else f"{len(self.paths)} images"
+        self.loop = loop
+        self.interval = 1.0 / fps if fps > 0 else 0.0
+        self._frames: dict[int, np.ndarray] = {}
+        self._position = 0
+        self._last_read = 0.0
+        self._closed = False
+
+    def read(self) -> np.ndarray | None:
+        if self._closed or (self._position >= len(self.paths) and not self.loop):
+            return None
+        if self.interval:
+            wait = self._last_read + self.interval - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            self._last_read = time.perf_counter()
+        index = self._position % len(self.paths)
+        self._position += 1
+        if index not in self._frames:
+            try:
+                self._frames[index] = open_image(self.paths[index])
+            except UnreadableImage as exc:
+                raise UserError(f"cannot read {self.paths[index]}: {exc}") from None
+        return self._frames[index].copy()
+
+    def close(self) -> None:
+        self._closed = True
+        self._frames.clear()
+
+
+def list_cameras() -> list[CameraInfo]:
+    """The cameras worth offering, found cheaply: on Linux from /sys (capture nodes only, without
+    opening any device), elsewhere by trying the first PROBED_INDICES indices."""
+    if sys.platform.startswith("linux") and V4L2_ROOT.is_dir():
+        return _linux_cameras()
+    cameras = []
+    for index in range(PROBED_INDICES):
+        capture = cv2.VideoCapture(index)
+        if capture.isOpened():
+            cameras.append(CameraInfo(index, f"camera {index}"))
+        capture.release()
+    return cameras
+
+
+def _linux_cameras() -> list[CameraInfo]:
+    cameras = []
+    for node in sorted(V4L2_ROOT.glob("video*"), key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else -1):
+        if not node.name[5:].isdigit():
+            continue
+        if _read_text(node / "index", "0") != "0":
+            continue  # a metadata node of a camera listed under its first node
+        name = _read_text(node / "name", "")
+        label = f"{name} (camera {node.name[5:]})" if name else f"camera {node.name[5:]}"
+        cameras.append(CameraInfo(int(node.name[5:]), label))
+    return cameras
+
+
+def _read_text(path: Path, default: str) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return default
