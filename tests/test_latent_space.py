@@ -1,9 +1,8 @@
-"""LatentSpace: PCA basis, random / invert / reset, interpolation, nearest, latents files; animation writing."""
+"""LatentSpace: PCA basis, random / invert / reset, interpolation, nearest, latents files."""
 
 import numpy as np
 import pytest
 
-from latentlab.animation import pingpong_ts, transition_latents, write_animation
 from latentlab.errors import UserError
 from latentlab.latent_space import LatentSpace, load_latent_file, save_latent_file
 
@@ -143,19 +142,3 @@ def test_latent_files_round_trip_and_refuse_wrong_ones(tmp_path):
     (tmp_path / "junk.npy").write_bytes(b"junk")
     with pytest.raises(UserError, match="not a readable"):
         load_latent_file(tmp_path / "junk.npy", D)
-
-
-def test_pingpong_goes_a_b_a_and_a_gif_is_written(tmp_path, space):
-    ts = pingpong_ts(8)
-    assert list(ts) == [0.0, 0.25, 0.5, 0.75, 1.0, 0.75, 0.5, 0.25]
-    a, b = np.zeros(D, np.float32), np.ones(D, np.float32)
-    path_latents = transition_latents(space, a, b, ts, "linear")
-    assert np.allclose(path_latents[0], a) and np.allclose(path_latents[4], b)
-    frames = np.random.default_rng(0).integers(0, 256, (8, 24, 24, 3), dtype=np.uint8)
-    import imageio.v3 as iio
-
-    gif = write_animation(tmp_path / "out" / "ab.gif", frames, fps=10)
-    assert iio.imread(gif, index=None).shape[:3] == (8, 24, 24)
-    with pytest.raises(UserError, match=".gif or .mp4"):
-        write_animation(tmp_path / "ab.avi", frames, fps=10)
-    assert not list((tmp_path / "out").glob(".*tmp*"))

@@ -7,14 +7,25 @@ are never queued and the UI thread never blocks on the model.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
+import weakref
 from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from latentlab.imaging import to_uint8
+
+_LIVE_DECODERS: "weakref.WeakSet[AsyncDecoder]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_live_decoders() -> None:
+    """A thread still running when Python exits would abort the process: stop them all first."""
+    for decoder in list(_LIVE_DECODERS):
+        decoder.stop()
 
 
 class DecodeWorker(QObject):
@@ -75,6 +86,7 @@ class AsyncDecoder(QObject):
         self.worker.decoded.connect(self.decoded)
         self.worker.failed.connect(self.failed)
         self._thread.start()
+        _LIVE_DECODERS.add(self)
 
     def request(self, z: np.ndarray) -> None:
         self.worker.request(z)

@@ -63,6 +63,7 @@ class SliderPanel(QWidget):
         self.count_label.setStyleSheet("color: palette(mid);")
 
         self.name_labels, self.sigma_labels, self.sliders, self.value_labels = [], [], [], []
+        self._shown_texts = ["+0.00"] * count
         rows = QWidget()
         grid = QGridLayout(rows)
         grid.setContentsMargins(4, 4, 4, 4)
@@ -131,14 +132,18 @@ class SliderPanel(QWidget):
         self.sliders[index].setValue(self._position(value))
 
     def show_coordinates(self, coordinates: np.ndarray) -> None:
-        """Move every slider to `coordinates` without emitting anything."""
+        """Move every slider to `coordinates` without emitting anything (only changed rows are touched)."""
         self._coordinates = np.asarray(coordinates, np.float32).copy()
-        for slider, label, value in zip(self.sliders, self.value_labels, self._coordinates):
-            with QSignalBlocker(slider):
-                slider.setValue(self._position(value))
-            text = f"{value:+.2f}"
-            if label.text() != text:
-                label.setText(text)
+        positions = self._positions(self._coordinates).tolist()
+        texts = [f"{value:+.2f}" for value in self._coordinates.tolist()]
+        for i, (position, text) in enumerate(zip(positions, texts)):
+            slider = self.sliders[i]
+            if slider.value() != position:
+                with QSignalBlocker(slider):
+                    slider.setValue(position)
+            if self._shown_texts[i] != text:
+                self.value_labels[i].setText(text)
+                self._shown_texts[i] = text
 
     @Slot(str)
     def apply_filter(self, text: str) -> None:
@@ -153,7 +158,10 @@ class SliderPanel(QWidget):
         self.count_label.setText(f"{shown} of {len(self._names)} sliders")
 
     def _position(self, value: float) -> int:
-        return int(round(np.clip(value / self._range, -1.0, 1.0) * STEPS))
+        return int(self._positions(np.array([value]))[0])
+
+    def _positions(self, values: np.ndarray) -> np.ndarray:
+        return np.rint(np.clip(values / self._range, -1.0, 1.0) * STEPS).astype(int)
 
     def _relabel(self) -> None:
         self._names = slider_names(len(self.sliders), self._mode)
