@@ -125,10 +125,10 @@ class ImageFileSource:
 
 
 def list_cameras() -> list[CameraInfo]:
-    """The cameras worth offering, found cheaply: on Linux from /sys (capture nodes only, without
-    opening any device), elsewhere by trying the first PROBED_INDICES indices."""
-    if sys.platform.startswith("linux") and V4L2_ROOT.is_dir():
-        return _linux_cameras()
+    """The cameras worth offering, found cheaply: on Linux from /sys/class/video4linux (capture nodes
+    only, without opening any device), elsewhere by trying the first PROBED_INDICES indices."""
+    if sys.platform.startswith("linux"):
+        return _linux_cameras() if V4L2_ROOT.is_dir() else []
     cameras = []
     for index in range(PROBED_INDICES):
         capture = cv2.VideoCapture(index)
