@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
                         help="where the model runs (cpu hides GPUs; gpu fails without one)")
     parser.add_argument("--screenshot", type=Path, metavar="PNG",
-                        help="build the window offscreen-capable, decode, save a PNG of it and exit")
+                        help="build the window, decode the face, save a PNG of the whole window and exit (works offscreen)")
     return parser
 
 

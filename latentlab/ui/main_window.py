@@ -7,6 +7,7 @@ thread (latest wins), so dragging never queues stale frames or freezes the windo
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from pathlib import Path
@@ -45,7 +46,8 @@ SETTINGS_DATA_DIR = "data_dir"
 
 
 def key_sequences(specs: list) -> list[QKeySequence]:
-    """Shortcuts from strings ("Ctrl+R") and standard keys (every platform binding), duplicates dropped."""
+    """Shortcuts from strings ("Ctrl+R"), key sequences, and standard keys (with every binding the platform
+    gives them), duplicates dropped."""
     sequences: list[QKeySequence] = []
     for spec in specs:
         candidates = QKeySequence.keyBindings(spec) if isinstance(spec, QKeySequence.StandardKey) else [QKeySequence(spec)]
@@ -142,8 +144,10 @@ class MainWindow(QMainWindow):
         self.randomize_action = action("&Randomize", self.randomize, "Ctrl+R", "A new face from the prior, scaled by the range")
         self.invert_action = action("&Invert", self.invert, "Ctrl+I", "The opposite face: the latent mirrored through the dataset mean")
         self.reset_action = action("Re&set", self.reset, "Ctrl+0", "All sliders to zero: the average face")
-        self.previous_action = action("&Previous Image", self._previous_image, Key.Back, "The previous dataset image")
-        self.next_action = action("&Next Image", self._next_image, Key.Forward, "The next dataset image")
+        self.previous_action = action("&Previous Image", self._previous_image, QKeySequence(Key.Back),
+                                      "The previous dataset image")
+        self.next_action = action("&Next Image", self._next_image, QKeySequence(Key.Forward),
+                                  "The next dataset image")
         self.random_image_action = action("Ra&ndom Image", self.random_dataset_image, "Ctrl+Shift+R", "A random dataset image")
         self.nearest_action = action("Nearest &Dataset Image", self.nearest_dataset_image, "Ctrl+Shift+N",
                                      "The dataset image whose latent is closest to the current face")
@@ -563,18 +567,20 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
-    def _ask_path(self, title: str, filters: str, suffix: str, save: bool) -> Path | None:
+    def _ask_path(self, title: str, filters: str, save: bool) -> Path | None:
+        """A file dialog; a saved name without suffix gets the one of the chosen filter."""
         dialog = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
-        path, _ = dialog(self, title, str(Path.cwd()), filters)
+        path, chosen_filter = dialog(self, title, str(Path.cwd()), filters)
         if not path:
             return None
         path = Path(path)
-        return path.with_name(path.name + suffix) if save and not path.suffix else path
+        suffix = re.search(r"\*(\.\w+)", chosen_filter or filters)
+        return path.with_name(path.name + suffix.group(1)) if save and not path.suffix and suffix else path
 
     @Slot()
     def save_image(self, path: str | Path | None = None) -> Path | None:
         """Write the decoded face (model resolution) as a PNG."""
-        path = Path(path) if path else self._ask_path("Save image", "PNG image (*.png)", ".png", save=True)
+        path = Path(path) if path else self._ask_path("Save image", "PNG image (*.png)", save=True)
         if path is None:
             return None
         try:
@@ -588,7 +594,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def save_latent(self, path: str | Path | None = None) -> Path | None:
         """Write the current latent as a float32 .npy file."""
-        path = Path(path) if path else self._ask_path("Save latent", "NumPy latent (*.npy)", ".npy", save=True)
+        path = Path(path) if path else self._ask_path("Save latent", "NumPy latent (*.npy)", save=True)
         if path is None:
             return None
         try:
@@ -602,7 +608,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def load_latent(self, path: str | Path | None = None) -> bool:
         """Show the latent stored in a .npy file; a wrong file is refused with a message."""
-        path = Path(path) if path else self._ask_path("Open latent", "NumPy latent (*.npy);;All files (*)", "", save=False)
+        path = Path(path) if path else self._ask_path("Open latent", "NumPy latent (*.npy);;All files (*)", save=False)
         if path is None:
             return False
         try:
@@ -626,7 +632,7 @@ class MainWindow(QMainWindow):
             self.show_error("Export animation", "Set A and B first: the animation goes from A to B and back")
             return None
         if not path:
-            path = self._ask_path("Export animation", "Animated GIF (*.gif);;MP4 video (*.mp4)", ".gif", save=True)
+            path = self._ask_path("Export animation", "Animated GIF (*.gif);;MP4 video (*.mp4)", save=True)
             if path is None:
                 return None
         path = Path(path)

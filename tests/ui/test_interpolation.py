@@ -78,3 +78,16 @@ def test_export_and_play_need_a_and_b(window, tmp_path):
     window.play_action.trigger()
     assert not window.interpolation.is_playing()
     assert not (tmp_path / "ab.gif").exists()
+
+
+def test_export_action_asks_for_a_file_and_adds_the_chosen_suffix(window, tmp_path, a_and_b, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    out = tmp_path / "exports"
+    out.mkdir()
+    window.interpolation.duration_box.setValue(0.5)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(out / "loop"), "Animated GIF (*.gif)"))
+    window.export_action.trigger()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: ("", ""))  # cancelled
+    window.export_action.trigger()
+    assert [p.name for p in out.iterdir()] == ["loop.gif"]

@@ -171,3 +171,17 @@ def test_status_bar_shows_source_and_timing(qtbot, window):
     assert window.wait_for_frame(10000)
     window._update_timing_label()
     assert "ms" in window.timing_label.text() and "fps" in window.timing_label.text()
+
+
+def test_file_actions_go_through_dialogs(window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(tmp_path / "shot"), "PNG image (*.png)"))
+    window.save_image_action.trigger()
+    assert (tmp_path / "shot.png").is_file()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(tmp_path / "z"), "NumPy latent (*.npy)"))
+    window.save_latent_action.trigger()
+    window.randomize()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: (str(tmp_path / "z.npy"), ""))
+    window.load_latent_action.trigger()
+    assert np.array_equal(window.latent, np.load(tmp_path / "z.npy")) and window.source == "file z.npy"
