@@ -1,0 +1,365 @@
+"""FacePanel ("Your face"): webcam or photo in, the model's version of you and the most similar dataset faces out.
+
+Self-contained: the window adds it, connects `latent_chosen` to its `set_latent`, and calls
+`shutdown()` from its closeEvent. Frames are read by a CameraWorker from any FrameSource (tests
+inject image files); detection, alignment, encoding and the neighbour search run in a FaceMatchWorker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtGui import QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton,
+    QVBoxLayout, QWidget,
+)
+
+from latentlab.camera import CameraInfo, FrameSource, OpenCVCamera, list_cameras
+from latentlab.codec import Codec
+from latentlab.data import IMAGE_EXTENSIONS
+from latentlab.latent_space import LatentSpace
+from latentlab.ui.camera_worker import CameraWorker
+from latentlab.ui.face_worker import NEIGHBOURS, THUMBNAIL_SIZE, AsyncFaceMatcher, FaceMatch, Neighbour
+from latentlab.ui.image_view import ImageView, to_qimage
+
+METRIC = "Euclidean distance between z_mean vectors"
+PHOTO_FILTER = "Images (" + " ".join(f"*{ext}" for ext in IMAGE_EXTENSIONS) + ")"
+ERROR_STYLE = "color: #c0392b;"
+
+
+def is_image_file(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+class FacePanel(QWidget):
+    """Camera chooser, Start / Stop, live preview, Capture (Space), Open photo... and drag-and-drop;
+    shows the aligned input, its reconstruction and the nearest dataset faces (clickable).
+
+    `latents` is the window's LatentSpace, or a z_mean array (N, D) with `names`, or None (no
+    neighbours). `frame_source_factory(camera_index)` opens a FrameSource (default: OpenCVCamera);
+    `cameras` lists the choices (default: list_cameras()).
+    """
+
+    latent_chosen = Signal(object, str)  # z (D,) float32, a source like "webcam" or "dataset #12 (000013.jpg)"
+
+    def __init__(self, codec: Codec, latents: LatentSpace | np.ndarray | None, names: Sequence[str] | None = None,
+                 data_dir: str | Path | None = None,
+                 frame_source_factory: Callable[[int], FrameSource] | None = None,
+                 cameras: Sequence[CameraInfo] | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.codec = codec
+        if isinstance(latents, LatentSpace) or latents is None:
+            self.space = latents
+        else:
+            self.space = LatentSpace(codec.latent_dim, latents, names)
+        self.data_dir = Path(data_dir) if data_dir else None
+        self._open_camera = frame_source_factory or OpenCVCamera
+        self._camera: CameraWorker | None = None
+        self._camera_name = ""
+        self.last_match: FaceMatch | None = None
+        self.chosen_original: tuple[np.ndarray | None, str] = (None, "")
+        self._neighbours: list[Neighbour] = []
+        self._busy = False
+
+        self.matcher = AsyncFaceMatcher(codec, self.space, self.data_dir, self)
+        self.matcher.matched.connect(self._on_matched)
+        self.matcher.no_face.connect(self._on_no_face)
+        self.matcher.failed.connect(self._on_failed)
+
+        self._build(list(list_cameras() if cameras is None else cameras))
+        self.setAcceptDrops(True)
+
+    # ------------------------------------------------------------------------------------ building
+
+    def _build(self, cameras: list[CameraInfo]) -> None:
+        self.camera_combo = QComboBox()
+        for camera in cameras:
+            self.camera_combo.addItem(camera.label, camera.index)
+        if not cameras:
+            self.camera_combo.addItem("no camera found")
+        self.camera_combo.setEnabled(bool(cameras))
+        self.camera_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Start the live preview of the chosen camera")
+        self.start_button.setEnabled(bool(cameras))
+        self.start_button.clicked.connect(self.start_camera)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the preview and release the camera")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop_camera)
+        self.capture_button = QPushButton("Capture")
+        self.capture_button.setToolTip("Encode the current frame (Space)")
+        self.capture_button.setEnabled(False)
+        self.capture_button.clicked.connect(self.capture)
+        self.capture_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
+        self.capture_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        self.capture_shortcut.setEnabled(False)
+        self.capture_shortcut.activated.connect(self.capture)
+        self.open_button = QPushButton("Open photo…")
+        self.open_button.setToolTip("Encode a photo (or drop an image file here)")
+        self.open_button.clicked.connect(lambda: self.open_photo())
+        self.align_check = QCheckBox("Align face")
+        self.align_check.setChecked(True)
+        self.align_check.setToolTip("Detect the face and align it like CelebA's images; untick to encode the whole picture")
+
+        camera_row = QHBoxLayout()
+        camera_row.addWidget(self.camera_combo, 1)
+        camera_row.addWidget(self.start_button)
+        camera_row.addWidget(self.stop_button)
+        action_row = QHBoxLayout()
+        action_row.addWidget(self.capture_button)
+        action_row.addWidget(self.open_button)
+        action_row.addWidget(self.align_check)
+
+        self.preview = ImageView(160, "camera off · open or drop a photo")
+        self.status_label = QLabel("" if cameras else "No camera found: open or drop a photo instead.")
+        self.status_label.setWordWrap(True)
+
+        self.input_view = ImageView(THUMBNAIL_SIZE, "aligned face")
+        self.input_view.setToolTip("What the model sees: the aligned face after the model's crop and resize")
+        self.reconstruction_view = ImageView(THUMBNAIL_SIZE, "reconstruction")
+        self.reconstruction_view.setToolTip("The model's version: decode(encode(input))")
+        pair = QGridLayout()
+        pair.addWidget(self.input_view, 0, 0)
+        pair.addWidget(self.reconstruction_view, 0, 1)
+        for column, text in enumerate(("What the model sees", "The model's version")):
+            caption = QLabel(text)
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            pair.addWidget(caption, 1, column)
+
+        has_dataset = self.space is not None and self.space.has_dataset
+        self.neighbours_label = QLabel(
+            f"Most similar dataset faces ({METRIC}):" if has_dataset
+            else "Most similar dataset faces: no dataset latents loaded."
+        )
+        self.neighbours_label.setWordWrap(True)
+        self.neighbour_buttons: list[QToolButton] = []
+        neighbour_grid = QGridLayout()
+        for i in range(NEIGHBOURS):
+            button = QToolButton()
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            button.setAutoRaise(True)
+            button.setEnabled(False)
+            button.clicked.connect(lambda checked=False, rank=i: self.choose_neighbour(rank))
+            button.setVisible(has_dataset)
+            neighbour_grid.addWidget(button, i // 3, i % 3)
+            self.neighbour_buttons.append(button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(camera_row)
+        layout.addLayout(action_row)
+        layout.addWidget(self.preview, 2)
+        layout.addWidget(self.status_label)
+        layout.addLayout(pair, 1)
+        layout.addWidget(self.neighbours_label)
+        layout.addLayout(neighbour_grid)
+
+    # ------------------------------------------------------------------------------------ camera
+
+    @property
+    def camera_running(self) -> bool:
+        return self._camera is not None
+
+    @Slot()
+    def start_camera(self) -> None:
+        """Open the chosen camera in a worker thread and show its frames."""
+        index = self.camera_combo.currentData()
+        if index is None or self._camera is not None:
+            return
+        self._camera_name = self.camera_combo.currentText()
+        worker = CameraWorker(lambda: self._open_camera(int(index)), parent=self)
+        worker.opened.connect(self._on_camera_opened)
+        worker.frame_ready.connect(self._on_frame_ready)
+        worker.failed.connect(self._on_camera_failed)
+        worker.ended.connect(self._on_camera_ended)
+        self._camera = worker
+        self._set_camera_controls(running=True)
+        self.show_message(f"opening {self._camera_name}…")
+        worker.start()
+
+    @Slot()
+    def stop_camera(self) -> None:
+        """Stop the preview and release the camera (idempotent)."""
+        worker, self._camera = self._camera, None
+        if worker is not None:
+            for signal in (worker.opened, worker.frame_ready, worker.failed, worker.ended):
+                signal.disconnect()
+            worker.stop()
+            worker.deleteLater()
+        self._set_camera_controls(running=False)
+
+    def _set_camera_controls(self, running: bool) -> None:
+        has_camera = self.camera_combo.currentData() is not None
+        self.start_button.setEnabled(has_camera and not running)
+        self.camera_combo.setEnabled(has_camera and not running)
+        self.stop_button.setEnabled(running)
+        self.capture_button.setEnabled(running)
+        self.capture_shortcut.setEnabled(running)
+
+    @Slot(str)
+    def _on_camera_opened(self, name: str) -> None:
+        self.show_message(f"{name} on: press Capture or Space to encode your face.")
+
+    @Slot()
+    def _on_frame_ready(self) -> None:
+        if self._camera is not None:
+            frame = self._camera.take_frame()
+            if frame is not None:
+                self.preview.set_image(frame)
+
+    @Slot(str)
+    def _on_camera_failed(self, message: str) -> None:
+        self.stop_camera()
+        self.show_message(f"{message}. The photo path still works: Open photo… or drop an image.", error=True)
+
+    @Slot()
+    def _on_camera_ended(self) -> None:
+        self.stop_camera()
+        self.show_message(f"{self._camera_name} ended its stream.", error=True)
+
+    @Slot()
+    def capture(self) -> None:
+        """Encode the newest camera frame."""
+        frame = self._camera.latest_frame() if self._camera is not None else None
+        if frame is None:
+            self.show_message("no camera frame yet: start the camera first, or open a photo.", error=True)
+            return
+        self.encode_image(frame, "webcam")
+
+    # ------------------------------------------------------------------------------------ photos
+
+    def open_photo(self, path: str | Path | None = None) -> bool:
+        """Encode a photo file (asks for one when `path` is None); False when nothing was submitted."""
+        if path is None:
+            chosen, _ = QFileDialog.getOpenFileName(self, "Open photo", "", PHOTO_FILTER)
+            if not chosen:
+                return False
+            path = chosen
+        path = Path(path)
+        if not path.is_file():
+            self.show_message(f"{path} is not a file.", error=True)
+            return False
+        self._submit(path, f"photo: {path.name}")
+        return True
+
+    def encode_image(self, rgb: np.ndarray, source: str) -> None:
+        """Encode an RGB uint8 image (H, W, 3) described by `source` ("webcam", "photo: me.jpg")."""
+        self._submit(np.ascontiguousarray(rgb[..., :3]), source)
+
+    def _submit(self, image: np.ndarray | Path, source: str) -> None:
+        align = self.align_check.isChecked()
+        self._busy = True
+        self.show_message(f"{'finding and aligning the face' if align else 'encoding'} ({source})…")
+        self.matcher.submit(image, source, align)
+
+    def dragEnterEvent(self, event) -> None:
+        if self._dropped_image(event) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        path = self._dropped_image(event)
+        if path is None:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_photo(path)
+
+    @staticmethod
+    def _dropped_image(event) -> Path | None:
+        mime = event.mimeData()
+        if not mime.hasUrls():
+            return None
+        for url in mime.urls():
+            if url.isLocalFile() and is_image_file(url.toLocalFile()):
+                return Path(url.toLocalFile())
+        return None
+
+    # ------------------------------------------------------------------------------------ results
+
+    @property
+    def busy(self) -> bool:
+        """True while a submitted image is being encoded."""
+        return self._busy
+
+    @Slot(object)
+    def _on_matched(self, match: FaceMatch) -> None:
+        self._busy = False
+        self.last_match = match
+        encoded = match.encoded
+        self.input_view.set_image(encoded.model_input)
+        self.reconstruction_view.set_image(match.reconstruction)
+        self._show_neighbours(match.neighbours)
+        how = "aligned face" if encoded.aligned is not None else "whole image"
+        self.show_message(f"{match.source}: {how} encoded in {match.milliseconds:.0f} ms; it is now the current latent.")
+        self.chosen_original = (encoded.model_input, f"Input · {match.source}")
+        self.latent_chosen.emit(encoded.z.copy(), match.source)
+
+    @Slot(str)
+    def _on_no_face(self, source: str) -> None:
+        self._busy = False
+        where = "the webcam frame" if source == "webcam" else source.removeprefix("photo: ")
+        self.show_message(f"no face found in {where}: the current latent is unchanged "
+                          "(untick Align face to encode the whole picture).", error=True)
+
+    @Slot(str, str)
+    def _on_failed(self, source: str, message: str) -> None:
+        self._busy = False
+        self.show_message(f"{source}: {message}", error=True)
+
+    def _show_neighbours(self, neighbours: list[Neighbour]) -> None:
+        self._neighbours = neighbours
+        for rank, button in enumerate(self.neighbour_buttons):
+            if rank >= len(neighbours):
+                button.setEnabled(False)
+                button.setIcon(QIcon())
+                button.setText("")
+                continue
+            neighbour = neighbours[rank]
+            picture = neighbour.reconstruction
+            if neighbour.original is not None:
+                gap = np.full((2, picture.shape[1], 3), 255, np.uint8)
+                picture = np.concatenate([neighbour.original, gap, neighbour.reconstruction])
+            button.setIcon(QIcon(QPixmap.fromImage(to_qimage(picture))))
+            button.setIconSize(QSize(picture.shape[1], picture.shape[0]))
+            button.setText(f"{neighbour.name}\nd = {neighbour.distance:.2f}")
+            kind = "original above its reconstruction" if neighbour.original is not None else "reconstruction"
+            button.setToolTip(f"dataset #{neighbour.index} ({neighbour.name}): {kind}; click to load it")
+            button.setEnabled(True)
+
+    def choose_neighbour(self, rank: int) -> None:
+        """Make neighbour `rank` (0 = nearest) the current latent."""
+        if self.space is None or not 0 <= rank < len(self._neighbours):
+            return
+        neighbour = self._neighbours[rank]
+        self.chosen_original = (neighbour.original, f"Original · {neighbour.name}" if neighbour.original is not None else "")
+        self.latent_chosen.emit(self.space.latent(neighbour.index), f"dataset #{neighbour.index} ({neighbour.name})")
+
+    # ------------------------------------------------------------------------------------ misc
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.status_label.setText(text)
+        self.status_label.setStyleSheet(ERROR_STYLE if error else "")
+
+    def message(self) -> str:
+        return self.status_label.text()
+
+    def set_data_dir(self, data_dir: str | Path | None) -> None:
+        """Where dataset originals are read from (None: reconstructions only), for the next matches."""
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.matcher.set_data_dir(self.data_dir)
+
+    def shutdown(self) -> None:
+        """Release the camera and end both worker threads; the window calls this from closeEvent."""
+        self.stop_camera()
+        self.matcher.stop()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
