@@ -105,6 +105,8 @@ def run(args: Namespace) -> int:
     from latentlab.latent_space import load_latent_file
     from latentlab.ui.main_window import MainWindow
 
+    codec.decode(np.zeros(codec.latent_dim, np.float32))  # trace the compiled decoder before the first frame
+
     problems = []
     try:
         data_dir = dataset_folder(args.data, settings.value("data_dir") if settings else None, space)

@@ -35,7 +35,8 @@ from latentlab.ui.slider_panel import SliderPanel
 from latentlab.ui.undo import LatentCommand, LatentState
 
 DECODED_MINIMUM = 512
-ORIGINAL_MINIMUM = 256
+ORIGINAL_MINIMUM = 160
+UNDO_LIMIT = 1000
 EXPORT_FPS = 20
 EXPORT_MINIMUM_SIZE = 256
 RANDOM_RANGE_DEFAULT = 1.0
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self._gesture = 0
 
         self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self.decoder = AsyncDecoder(codec.decode, self)
         self.decoder.decoded.connect(self._on_decoded)
         self.decoder.failed.connect(self._on_decode_failed)
@@ -175,7 +177,6 @@ class MainWindow(QMainWindow):
         left = QGroupBox("Latent sliders")
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.slider_panel)
-        left.setMinimumWidth(330)
 
         self.decoded_view = ImageView(DECODED_MINIMUM, "decoding…")
         self.decoded_caption = QLabel(f"Decoded · {self.codec.image_size} × {self.codec.image_size} px")
@@ -249,7 +250,7 @@ class MainWindow(QMainWindow):
         right.setWidgetResizable(True)
         right.setFrameShape(QFrame.Shape.NoFrame)
         right.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        right.setMinimumWidth(320)
+        right.setMinimumWidth(290)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
@@ -259,6 +260,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setStretchFactor(2, 0)
         splitter.setChildrenCollapsible(False)
+        splitter.setSizes([left.minimumSizeHint().width(), 4 * DECODED_MINIMUM, right.minimumWidth()])
         self.setCentralWidget(splitter)
 
     def add_control_group(self, title: str, widget: QWidget) -> QGroupBox:

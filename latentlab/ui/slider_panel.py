@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QCheckBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSlider,
+    QCheckBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSlider, QStyle,
     QVBoxLayout, QWidget,
 )
 
@@ -72,6 +72,8 @@ class SliderPanel(QWidget):
         for i in range(count):
             name, sigma, value = QLabel(), QLabel(), QLabel("+0.00")
             sigma.setStyleSheet("color: palette(mid);")
+            name.setMinimumWidth(name.fontMetrics().horizontalAdvance(f"dim {count}"))
+            sigma.setMinimumWidth(sigma.fontMetrics().horizontalAdvance("σ 00.00"))
             value.setMinimumWidth(value.fontMetrics().horizontalAdvance("-00.00"))
             value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             slider = QSlider(Qt.Orientation.Horizontal)
@@ -104,6 +106,8 @@ class SliderPanel(QWidget):
         layout.addWidget(self.filter_box)
         layout.addWidget(self.scroll, 1)
         self._relabel()
+        scrollbar = self.scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.scroll.setMinimumWidth(rows.minimumSizeHint().width() + scrollbar + 2 * self.scroll.frameWidth())
 
     @property
     def mode(self) -> str:
