@@ -239,6 +239,7 @@ class MainWindow(QMainWindow):
         self.model_label.setWordWrap(True)
         self.model_label.setStyleSheet("color: palette(mid);")
         controls = QWidget()
+        self._control_widgets: list[QWidget] = []
         self._controls_layout = QVBoxLayout(controls)
         self._controls_layout.addStretch(1)
         self._controls_layout.addWidget(self.model_label)
@@ -264,7 +265,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
 
     def add_control_group(self, title: str, widget: QWidget) -> QGroupBox:
-        """Add a titled group of controls to the right-hand column (below the existing ones)."""
+        """Add a titled group of controls to the right-hand column (below the existing ones).
+
+        A widget with a `shutdown()` method (worker threads, a camera) has it called when the window closes.
+        """
+        self._control_widgets.append(widget)
         box = QGroupBox(title)
         layout = QVBoxLayout(box)
         layout.addWidget(widget)
@@ -688,7 +693,10 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop playback, timers and the decoder thread (safe to call more than once)."""
+        """Stop playback, timers, the decoder thread and added control groups (safe to call more than once)."""
+        for widget in self._control_widgets:
+            if callable(getattr(widget, "shutdown", None)):
+                widget.shutdown()
         self.interpolation.pause()
         self._fps_timer.stop()
         self.decoder.stop()

@@ -185,3 +185,22 @@ def test_file_actions_go_through_dialogs(window, tmp_path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: (str(tmp_path / "z.npy"), ""))
     window.load_latent_action.trigger()
     assert np.array_equal(window.latent, np.load(tmp_path / "z.npy")) and window.source == "file z.npy"
+
+
+def test_added_control_groups_drive_the_latent_and_are_shut_down(window):
+    from PySide6.QtWidgets import QPushButton
+
+    class Panel(QPushButton):
+        stopped = 0
+
+        def shutdown(self):
+            Panel.stopped += 1
+
+    panel = Panel("Zero")
+    panel.clicked.connect(lambda: window.set_latent(np.zeros(8, np.float32), "panel"))
+    box = window.add_control_group("Extra", panel)
+    assert box.title() == "Extra"
+    panel.click()
+    assert window.source == "panel" and not window.latent.any()
+    window.close()
+    assert Panel.stopped == 1
