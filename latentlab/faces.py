@@ -30,6 +30,7 @@ LANDMARK_WEIGHTS = np.array([1.0, 1.0, 0.1, 0.1, 0.1])
 DETECTION_MAX_SIDE = 720  # photos are detected on a copy at most this large, landmarks scaled back
 MIN_FACE_FRACTION = 0.05  # smallest face searched for, as a fraction of the image's shorter side
 MIN_FACE_PIXELS = 20  # mtcnn's smallest face at the size it detects on
+REFINE_RADIUS = 20.0  # pixels: a face found again on the aligned image must have its eyes this near
 
 
 class NoFaceFound(Exception):
@@ -139,15 +140,38 @@ class AlignedFace:
     matrix: np.ndarray
 
 
-def align_face(rgb: np.ndarray, face: Face | None = None) -> AlignedFace:
+def align_face(rgb: np.ndarray, face: Face | None = None, refine: bool = True) -> AlignedFace:
     """Rotate, scale and shift the photo so the face sits like in CelebA's aligned images.
 
-    `face` defaults to the largest detected one (NoFaceFound when there is none). Strong shrinking
-    first resizes the photo with area averaging, so small outputs of large photos do not alias.
+    `face` defaults to the largest detected one (NoFaceFound when there is none). With `refine`,
+    the landmarks are found again on the aligned face, now upright and at CelebA's scale where the
+    detector is most precise, and the transform corrected once. Strong shrinking first resizes the
+    photo with area averaging, so small outputs of large photos do not alias.
     """
     rgb = np.ascontiguousarray(rgb[..., :3], np.uint8)
     face = face or largest_face(rgb)
     matrix = similarity_transform(face.landmarks, CELEBA_LANDMARKS, LANDMARK_WEIGHTS)
+    image = _warp(rgb, matrix)
+    if refine:
+        upright = _face_near_template(detect_faces(image))
+        if upright is not None:
+            correction = similarity_transform(upright.landmarks, CELEBA_LANDMARKS, LANDMARK_WEIGHTS)
+            matrix = correction @ np.vstack([matrix, [0.0, 0.0, 1.0]])
+            image = _warp(rgb, matrix)
+    return AlignedFace(image=image, face=face, matrix=matrix)
+
+
+def _face_near_template(faces: list[Face]) -> Face | None:
+    """The face whose eyes are within REFINE_RADIUS of CelebA's, closest first; None if there is none."""
+    target = CELEBA_LANDMARKS[:2].mean(axis=0)
+    distances = [float(np.linalg.norm(face.eyes.mean(axis=0) - target)) for face in faces]
+    if not distances or min(distances) > REFINE_RADIUS:
+        return None
+    return faces[int(np.argmin(distances))]
+
+
+def _warp(rgb: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """The 178x218 output of the 2x3 `matrix` applied to the photo (reflected borders)."""
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
     source, source_matrix = rgb, matrix
     if scale < 0.75:
@@ -156,9 +180,8 @@ def align_face(rgb: np.ndarray, face: Face | None = None) -> AlignedFace:
         source = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
         shrink = np.array([[size[0] / width, 0.0, 0.0], [0.0, size[1] / height, 0.0]])
         source_matrix = matrix @ np.linalg.inv(np.vstack([shrink, [0.0, 0.0, 1.0]]))
-    image = cv2.warpAffine(source, source_matrix, CELEBA_ALIGNED_SIZE, flags=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REFLECT_101)
-    return AlignedFace(image=image, face=face, matrix=matrix)
+    return cv2.warpAffine(source, source_matrix, CELEBA_ALIGNED_SIZE, flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REFLECT_101)
 
 
 @dataclass(frozen=True)
