@@ -127,11 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")
 
     encode = commands.add_parser("encode", help="a photo's latent: detect and align the face, encode, nearest faces")
-    encode.add_argument("photo", type=Path, metavar="PHOTO")
+    encode.add_argument("photo", type=Path, metavar="PHOTO", help="any image file with a face")
     encode.add_argument("--out", type=Path, required=True, help="the latent (z_mean) as .npy of shape (latent_dim,)")
     encode.add_argument("--neighbours", type=int, default=5, metavar="K", help="dataset faces to list (0: none)")
-    encode.add_argument("--no-align", action="store_true", help="encode the whole image (the model's crop) "
-                        "instead of the detected, CelebA-aligned face")
+    encode.add_argument("--no-align", action="store_true", help="encode the whole picture (the model's crop for "
+                        "CelebA-sized images, else the centred square) instead of the detected, aligned face")
     encode.add_argument("--aligned-out", type=Path, metavar="PNG", help="write the aligned 178x218 face "
                         "(with --no-align: the model's input)")
     encode.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
