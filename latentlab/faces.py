@@ -77,6 +77,7 @@ class FaceDetector:
         small = rgb if scale == 1.0 else cv2.resize(
             rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
         )
+        to_photo = np.array([width / small.shape[1], height / small.shape[0]])
         if min(small.shape[:2]) < MIN_FACE_PIXELS:
             return []
         with self._lock:
@@ -87,7 +88,8 @@ class FaceDetector:
             rows = self._mtcnn.detect_faces(small, box_format="xyxy", output_type="numpy", min_face_size=MIN_FACE_PIXELS)
         rows = np.asarray(rows, np.float64).reshape(-1, 16)
         faces = [
-            Face(box=row[1:5] / scale, confidence=float(row[5]), landmarks=row[6:16].reshape(2, 5).T / scale)
+            Face(box=row[1:5] * np.tile(to_photo, 2), confidence=float(row[5]),
+                 landmarks=row[6:16].reshape(2, 5).T * to_photo)
             for row in rows
         ]
         return sorted(faces, key=lambda face: face.area, reverse=True)

@@ -41,7 +41,8 @@ class FacePanel(QWidget):
 
     `latents` is the window's LatentSpace, or a z_mean array (N, D) with `names`, or None (no
     neighbours). `frame_source_factory(camera_index)` opens a FrameSource (default: OpenCVCamera);
-    `cameras` lists the choices (default: list_cameras()).
+    `cameras` lists the choices, or is a callable returning them (default: list_cameras, asked again by
+    the refresh button).
     """
 
     latent_chosen = Signal(object, str)  # z (D,) float32, a source like "webcam" or "dataset #12 (000013.jpg)"
@@ -49,7 +50,8 @@ class FacePanel(QWidget):
     def __init__(self, codec: Codec, latents: LatentSpace | np.ndarray | None, names: Sequence[str] | None = None,
                  data_dir: str | Path | None = None,
                  frame_source_factory: Callable[[int], FrameSource] | None = None,
-                 cameras: Sequence[CameraInfo] | None = None, parent: QWidget | None = None):
+                 cameras: Sequence[CameraInfo] | Callable[[], Sequence[CameraInfo]] | None = None,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.codec = codec
         if isinstance(latents, LatentSpace) or latents is None:
@@ -70,22 +72,28 @@ class FacePanel(QWidget):
         self.matcher.no_face.connect(self._on_no_face)
         self.matcher.failed.connect(self._on_failed)
 
-        self._build(list(list_cameras() if cameras is None else cameras))
+        if cameras is None:
+            self._list_cameras = list_cameras
+        elif callable(cameras):
+            self._list_cameras = cameras
+        else:
+            fixed = list(cameras)
+            self._list_cameras = lambda: fixed
+        self._build()
+        self.refresh_cameras()
         self.setAcceptDrops(True)
 
     # ------------------------------------------------------------------------------------ building
 
-    def _build(self, cameras: list[CameraInfo]) -> None:
+    def _build(self) -> None:
         self.camera_combo = QComboBox()
-        for camera in cameras:
-            self.camera_combo.addItem(camera.label, camera.index)
-        if not cameras:
-            self.camera_combo.addItem("no camera found")
-        self.camera_combo.setEnabled(bool(cameras))
         self.camera_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.refresh_button = QToolButton()
+        self.refresh_button.setText("⟳")
+        self.refresh_button.setToolTip("Look for cameras again")
+        self.refresh_button.clicked.connect(self.refresh_cameras)
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Start the live preview of the chosen camera")
-        self.start_button.setEnabled(bool(cameras))
         self.start_button.clicked.connect(self.start_camera)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop the preview and release the camera")
@@ -108,6 +116,7 @@ class FacePanel(QWidget):
 
         camera_row = QHBoxLayout()
         camera_row.addWidget(self.camera_combo, 1)
+        camera_row.addWidget(self.refresh_button)
         camera_row.addWidget(self.start_button)
         camera_row.addWidget(self.stop_button)
         action_row = QHBoxLayout()
@@ -116,7 +125,7 @@ class FacePanel(QWidget):
         action_row.addWidget(self.align_check)
 
         self.preview = ImageView(160, "camera off · open or drop a photo")
-        self.status_label = QLabel("" if cameras else "No camera found: open or drop a photo instead.")
+        self.status_label = QLabel()
         self.status_label.setWordWrap(True)
 
         self.input_view = ImageView(THUMBNAIL_SIZE, "aligned face")
@@ -161,6 +170,20 @@ class FacePanel(QWidget):
 
     # ------------------------------------------------------------------------------------ camera
 
+    @Slot()
+    def refresh_cameras(self) -> None:
+        """Fill the camera chooser again (not while a camera runs)."""
+        if self._camera is not None:
+            return
+        cameras = list(self._list_cameras())
+        self.camera_combo.clear()
+        for camera in cameras:
+            self.camera_combo.addItem(camera.label, camera.index)
+        if not cameras:
+            self.camera_combo.addItem("no camera found")
+            self.show_message("No camera found: open or drop a photo instead.")
+        self._set_camera_controls(running=False)
+
     @property
     def camera_running(self) -> bool:
         return self._camera is not None
@@ -197,6 +220,7 @@ class FacePanel(QWidget):
         has_camera = self.camera_combo.currentData() is not None
         self.start_button.setEnabled(has_camera and not running)
         self.camera_combo.setEnabled(has_camera and not running)
+        self.refresh_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.capture_button.setEnabled(running)
         self.capture_shortcut.setEnabled(running)

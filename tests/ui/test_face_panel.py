@@ -142,12 +142,16 @@ def test_a_camera_that_stops_mid_stream_is_reported_and_released(qtbot, tiny_cod
 
 
 def test_without_cameras_or_dataset_the_panel_still_encodes_photos(qtbot, tiny_codec, frame_file):
-    panel = make_panel(qtbot, tiny_codec, None, lambda index: CountingSource(frame_file), cameras=[])
+    plugged_in = []
+    panel = make_panel(qtbot, tiny_codec, None, lambda index: CountingSource(frame_file), cameras=lambda: plugged_in)
     assert not panel.start_button.isEnabled() and "No camera found" in panel.message()
     panel.align_check.setChecked(False)
     with qtbot.waitSignal(panel.latent_chosen, timeout=WAIT_MS):
         panel.open_photo(frame_file)
     assert panel.last_match.neighbours == []
+    plugged_in.append(CameraInfo(2, "USB camera"))
+    qtbot.mouseClick(panel.refresh_button, Qt.MouseButton.LeftButton)
+    assert panel.start_button.isEnabled() and panel.camera_combo.currentData() == 2
 
 
 def test_shutdown_releases_a_running_camera(qtbot, tiny_codec, space, frame_file):
