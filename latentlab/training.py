@@ -80,19 +80,29 @@ class ArrayBatches(keras.utils.PyDataset):
 
 
 class EpochArtifacts(keras.callbacks.Callback):
-    """After each epoch: validation MSE/PSNR (from z_mean), sample and reconstruction grids,
-    the user-facing weights + model.json, and the resumable checkpoint."""
+    """Counts the epoch and step reached; after each epoch writes validation MSE/PSNR (from z_mean),
+    sample and reconstruction grids, the user-facing weights + model.json, and the resumable checkpoint."""
 
-    def __init__(self, options: TrainOptions, run_dir: Path, val_images: np.ndarray, summary: dict,
-                 images_per_epoch: int):
+    def __init__(self, options: TrainOptions, run_dir: Path, val_images: np.ndarray, summary: dict):
         super().__init__()
         self.options, self.run_dir, self.val_images, self.summary = options, run_dir, val_images, summary
-        self.images_per_epoch = images_per_epoch
         self.fixed_z = None
+        self.epoch, self.step, self.steps_done = summary["initial_epoch"], 0, 0
+
+    @property
+    def images_seen(self) -> int:
+        return self.summary["images_seen_before"] + self.steps_done * self.summary["batch_size"]
 
     def on_train_begin(self, logs=None):
         latent_dim = self.model.config.latent_dim
         self.fixed_z = np.random.default_rng(0).standard_normal((32, latent_dim)).astype(np.float32)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.step = epoch, self.summary.pop("resume_step", 0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        self.steps_done += 1
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -113,7 +123,7 @@ class EpochArtifacts(keras.callbacks.Callback):
                  comparison_grid(originals[:VAL_PREVIEW], reconstructions[:VAL_PREVIEW]))
         self.summary.update({
             "epochs": epoch + 1,
-            "images_seen": self.summary["images_seen_before"] + (epoch + 1 - self.summary["initial_epoch"]) * self.images_per_epoch,
+            "images_seen": self.images_seen,
             "train_loss": round(float(logs["loss"]), 3),
             "val_loss": round(float(logs["val_loss"]), 3),
             "train_reconstruction": round(float(logs.get("reconstruction", float("nan"))), 3),
@@ -125,9 +135,7 @@ class EpochArtifacts(keras.callbacks.Callback):
         save_weights_atomic(vae, self.options.out)
         save_model_json(model_json_path(self.options.out), vae.config, public_summary(self.summary))
         save_checkpoint_atomic(vae, self.run_dir / "checkpoint.weights.h5")
-        state = {"epoch": epoch + 1, "images_seen": self.summary["images_seen"], "config": vae.config.to_dict(),
-                 "summary": self.summary}
-        atomic_write_text(self.run_dir / "state.json", json.dumps(state, indent=2) + "\n")
+        write_state(self.run_dir, epoch + 1, 0, self.summary)
         if self.options.verbose:
             print(f"epoch {epoch + 1}: val PSNR {self.summary['val_psnr']:.2f} dB, weights saved to {self.options.out}")
 
@@ -150,9 +158,25 @@ class NanGuard(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def write_state(run_dir: Path, epoch: int, step: int, summary: dict) -> None:
+    """state.json: where --resume continues (epochs completed, steps into the next one) and what was seen."""
+    state = {"epoch": epoch, "step": step, "images_seen": summary["images_seen"], "config": summary["config"],
+             "summary": public_summary(summary)}
+    atomic_write_text(run_dir / "state.json", json.dumps(state, indent=2) + "\n")
+
+
+def sync_training_state(vae: VAE) -> None:
+    """Write the live training state back into the variables after an interrupted fit.
+
+    The JAX backend keeps it outside the variables during an epoch; TensorFlow updates them in place.
+    """
+    if getattr(vae, "_jax_state", None) is not None:
+        vae.jax_state_sync()
+
+
 def public_summary(summary: dict) -> dict:
     """The training summary stored in model.json (bookkeeping keys removed)."""
-    hidden = {"images_seen_before", "initial_epoch"}
+    hidden = {"images_seen_before", "initial_epoch", "config", "resume_step"}
     return {k: v for k, v in summary.items() if k not in hidden}
 
 
@@ -202,13 +226,13 @@ def train(config: ModelConfig, options: TrainOptions) -> dict:
     """Train (or resume) and return the training summary written to model.json."""
     run_dir = options.runs_dir / options.run_name
     state_path = run_dir / "state.json"
-    initial_epoch, images_seen_before = 0, 0
+    initial_epoch, resume_step, images_seen_before = 0, 0, 0
     if options.resume:
         if not state_path.is_file():
             raise UserError(f"nothing to resume: {state_path} not found (run without --resume to start)")
         state = json.loads(state_path.read_text())
         config = ModelConfig.from_dict(state["config"])
-        initial_epoch, images_seen_before = state["epoch"], state["images_seen"]
+        initial_epoch, resume_step, images_seen_before = state["epoch"], state.get("step", 0), state["images_seen"]
         if initial_epoch >= options.epochs:
             raise UserError(f"run {options.run_name} already finished {initial_epoch} epochs: raise --epochs to continue")
     elif options.init_from:
@@ -240,31 +264,39 @@ def train(config: ModelConfig, options: TrainOptions) -> dict:
         "dataset": str(options.data), "train_images": n_train, "val_images": n_val,
         "crop": config.crop, "backend": keras.backend.backend(),
         "images_seen": images_seen_before, "images_seen_before": images_seen_before,
-        "initial_epoch": initial_epoch, "batch_size": config.batch_size,
+        "initial_epoch": initial_epoch, "batch_size": config.batch_size, "config": config.to_dict(),
     }
+    if resume_step >= steps_per_epoch:
+        initial_epoch, resume_step = initial_epoch + 1, 0
+    summary["resume_step"] = resume_step
     nan_guard = NanGuard()
+    artifacts = EpochArtifacts(options, run_dir, val_preview, summary)
     callbacks = [
         nan_guard,
         keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=options.resume),
-        EpochArtifacts(options, run_dir, val_preview, summary, steps_per_epoch * config.batch_size),
+        artifacts,
     ]
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"))
     if options.verbose:
         print(f"training on {n_train} images ({n_val} for validation) at {config.image_size} px, "
               f"latent {config.latent_dim}, run {run_dir}")
-    interrupted = False
+    fit_args = dict(validation_data=val_ds, callbacks=callbacks, verbose=options.verbose, shuffle=False)
     try:
-        vae.fit(train_ds, validation_data=val_ds, epochs=options.epochs, initial_epoch=initial_epoch,
-                callbacks=callbacks, verbose=options.verbose, shuffle=False)
+        if resume_step:
+            print(f"resuming epoch {initial_epoch + 1} at step {resume_step + 1} of {steps_per_epoch}")
+            vae.fit(train_ds, epochs=initial_epoch + 1, initial_epoch=initial_epoch,
+                    steps_per_epoch=steps_per_epoch - resume_step, **fit_args)
+            initial_epoch += 1
+        if initial_epoch < options.epochs and not nan_guard.stopped_at:
+            vae.fit(train_ds, epochs=options.epochs, initial_epoch=initial_epoch, **fit_args)
     except KeyboardInterrupt:
-        interrupted = True
-    if interrupted:
+        sync_training_state(vae)
         save_checkpoint_atomic(vae, run_dir / "checkpoint.weights.h5")
-        state = {"epoch": summary.get("epochs", initial_epoch), "images_seen": summary["images_seen"],
-                 "config": config.to_dict(), "summary": summary}
-        atomic_write_text(state_path, json.dumps(state, indent=2) + "\n")
-        print(f"\ninterrupted: checkpoint saved; continue with the same command plus --resume (run {options.run_name})")
+        summary["images_seen"] = artifacts.images_seen
+        write_state(run_dir, artifacts.epoch, artifacts.step, summary)
+        print(f"\ninterrupted at epoch {artifacts.epoch + 1}, step {artifacts.step}: checkpoint saved; "
+              f"continue with the same command plus --resume (run {options.run_name})")
     report.warn()
     if nan_guard.stopped_at:
         epoch, step = nan_guard.stopped_at

@@ -16,6 +16,15 @@ from latentlab.training import NanGuard
 from tests.conftest import tiny_config, write_images
 
 
+def test_la_mode_is_composited_onto_white(tmp_path):
+    gray_alpha = np.zeros((4, 4, 2), np.uint8)
+    gray_alpha[..., 0] = 50
+    gray_alpha[:2, :, 1] = 255
+    Image.fromarray(gray_alpha, "LA").save(tmp_path / "la.png")
+    image = data.open_image(tmp_path / "la.png")
+    assert tuple(image[0, 0]) == (50, 50, 50) and tuple(image[3, 0]) == (255, 255, 255)
+
+
 def test_cmyk_tiny_and_exif_rotated_images_load(tmp_path):
     Image.new("CMYK", (8, 8), (0, 255, 255, 0)).save(tmp_path / "cmyk.jpg")
     cmyk = data.open_image(tmp_path / "cmyk.jpg")
@@ -100,10 +109,14 @@ def test_ctrl_c_saves_a_checkpoint_that_resume_continues(tmp_path, image_folder,
     assert "--resume" in capsys.readouterr().out
     run = tmp_path / "runs" / "cc"
     assert (run / "checkpoint.weights.h5").is_file()
-    assert json.loads((run / "state.json").read_text())["epoch"] == 0
+    state = json.loads((run / "state.json").read_text())
+    assert (state["epoch"], state["step"], state["images_seen"]) == (0, 3, 3 * 8)
     monkeypatch.setattr(keras.Model, "fit", original_fit)
     assert main(args + ["--resume"]) == 0
-    assert json.loads((run / "state.json").read_text())["epoch"] == 2
+    assert "resuming epoch 1 at step 4 of 5" in capsys.readouterr().out
+    state = json.loads((run / "state.json").read_text())
+    assert (state["epoch"], state["step"]) == (2, 0)
+    assert state["images_seen"] == 2 * 5 * 8, "the resumed epoch runs only its remaining steps"
     assert (tmp_path / "vae.weights.h5").is_file()
 
 
