@@ -6,14 +6,13 @@ still waiting. Results and failures come back as signals carrying the request's 
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from latentlab.codec import Codec
 from latentlab.data import UnreadableImage, crop_box, open_image
@@ -21,6 +20,7 @@ from latentlab.errors import UserError
 from latentlab.faces import EncodedPhoto, NoFaceFound, encode_photo
 from latentlab.imaging import to_uint8
 from latentlab.latent_space import LatentSpace
+from latentlab.ui.latest_wins import LatestWinsWorker, start_in_thread, stop_thread
 
 NEIGHBOURS = 5
 THUMBNAIL_SIZE = 80
@@ -88,53 +88,36 @@ def match_face(codec: Codec, space: LatentSpace | None, rgb: np.ndarray, source:
     return FaceMatch(source, encoded, reconstruction, neighbours, (time.perf_counter() - started) * 1000.0)
 
 
-class FaceMatchWorker(QObject):
+class FaceMatchWorker(LatestWinsWorker):
     """Lives in a worker thread; runs match_face on the newest submitted image."""
 
     matched = Signal(object)  # FaceMatch
     no_face = Signal(str)  # the source label
     failed = Signal(str, str)  # source label, one-line reason
-    _wake = Signal()
 
     def __init__(self, codec: Codec, space: LatentSpace | None, data_dir: Path | None):
         super().__init__()
         self.codec = codec
         self.space = space
         self.data_dir = data_dir
-        self._lock = threading.Lock()
-        self._pending: tuple | None = None
-        self._running = False
-        self._wake.connect(self._drain)
 
     def submit(self, image: np.ndarray | Path, source: str, align: bool) -> None:
         """Queue an RGB image or an image file (thread-safe), replacing any job not yet started."""
-        with self._lock:
-            self._pending = (image, source, align)
-            if self._running:
-                return
-            self._running = True
-        self._wake.emit()
+        self.submit_job((image, source, align))
 
-    @Slot()
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                job, self._pending = self._pending, None
-                if job is None:
-                    self._running = False
-                    return
-            image, source, align = job
-            try:
-                rgb = open_image(image) if isinstance(image, Path) else image
-                self.matched.emit(match_face(self.codec, self.space, rgb, source, align, self.data_dir))
-            except NoFaceFound:
-                self.no_face.emit(source)
-            except UnreadableImage as exc:
-                self.failed.emit(source, f"cannot read {Path(image).name}: {exc}")
-            except UserError as exc:
-                self.failed.emit(source, str(exc))
-            except Exception as exc:  # a failing photo is reported in the panel, never fatal
-                self.failed.emit(source, f"encoding failed: {exc}")
+    def process(self, job: tuple) -> None:
+        image, source, align = job
+        try:
+            rgb = open_image(image) if isinstance(image, Path) else image
+            self.matched.emit(match_face(self.codec, self.space, rgb, source, align, self.data_dir))
+        except NoFaceFound:
+            self.no_face.emit(source)
+        except UnreadableImage as exc:
+            self.failed.emit(source, f"cannot read {Path(image).name}: {exc}")
+        except UserError as exc:
+            self.failed.emit(source, str(exc))
+        except Exception as exc:  # a failing photo is reported in the panel, never fatal
+            self.failed.emit(source, f"encoding failed: {exc}")
 
 
 class AsyncFaceMatcher(QObject):
@@ -146,14 +129,11 @@ class AsyncFaceMatcher(QObject):
 
     def __init__(self, codec: Codec, space: LatentSpace | None, data_dir: Path | None, parent: QObject | None = None):
         super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName("latentlab-faces")
         self.worker = FaceMatchWorker(codec, space, data_dir)
-        self.worker.moveToThread(self._thread)
         self.worker.matched.connect(self.matched)
         self.worker.no_face.connect(self.no_face)
         self.worker.failed.connect(self.failed)
-        self._thread.start()
+        self._thread = start_in_thread(self.worker, "latentlab-faces")
 
     def submit(self, image: np.ndarray | Path, source: str, align: bool) -> None:
         self.worker.submit(image, source, align)
@@ -163,6 +143,4 @@ class AsyncFaceMatcher(QObject):
 
     def stop(self) -> None:
         """Finish the job in progress and end the thread (idempotent)."""
-        if self._thread.isRunning():
-            self._thread.quit()
-            self._thread.wait()
+        stop_thread(self._thread)
