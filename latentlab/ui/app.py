@@ -59,15 +59,33 @@ def load_codec(weights: Path):
         raise UserError(f"cannot load the model: {exc}. To get one, {TRAIN_HINT}") from None
 
 
-def load_latent_space(weights: Path, latent_dim: int):
+def weights_fingerprint(weights: Path) -> str:
+    """First 16 hex digits of the weights file's SHA-256, as `vae.py index` stores it."""
+    return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+
+
+def beside_weights(weights: Path, name: str, default: Path) -> Path:
+    """`name` in the weights' folder when it exists there, else `default`."""
+    return next((p for p in (weights.parent / name, default) if p.is_file()), default)
+
+
+def load_latent_space(weights: Path, latent_dim: int, sha: str | None = None):
     """The dataset latents beside the weights (else data/latents.npz), checked against those weights;
     a LatentSpace without dataset (and a note saying why) when none fits."""
     from latentlab.latent_space import LatentSpace
 
-    candidates = [weights.parent / "latents.npz", DEFAULT_LATENTS]
-    path = next((p for p in candidates if p.is_file()), DEFAULT_LATENTS)
-    sha = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    return LatentSpace.open(path, latent_dim, weights_sha=sha)
+    path = beside_weights(weights, "latents.npz", DEFAULT_LATENTS)
+    return LatentSpace.open(path, latent_dim, weights_sha=sha or weights_fingerprint(weights))
+
+
+def load_attributes(weights: Path, latent_dim: int, sha: str | None = None):
+    """(AttributeDirections, "") from attributes.npz beside the weights (else data/attributes.npz) when it was
+    computed for these weights, else (None, a note saying why and how to build it)."""
+    from latentlab.attributes import DEFAULT_ATTRIBUTES
+    from latentlab.ui.attributes_panel import open_attributes
+
+    path = beside_weights(weights, "attributes.npz", DEFAULT_ATTRIBUTES)
+    return open_attributes(path, latent_dim, sha or weights_fingerprint(weights))
 
 
 def dataset_folder(requested: Path | None, remembered: str | None, space) -> Path | None:
@@ -98,7 +116,9 @@ def run(args: Namespace) -> int:
     try:
         codec = load_codec(args.weights)
         check_device(args.device)
-        space = load_latent_space(args.weights, codec.latent_dim)
+        sha = weights_fingerprint(args.weights)
+        space = load_latent_space(args.weights, codec.latent_dim, sha)
+        attributes, attributes_note = load_attributes(args.weights, codec.latent_dim, sha)
     except UserError as exc:
         return fail(str(exc), screenshot)
 
@@ -126,7 +146,7 @@ def run(args: Namespace) -> int:
         return fail(problems[0], screenshot)
 
     window = MainWindow(codec, space, data_dir=data_dir, rng=np.random.default_rng(0 if screenshot else None),
-                        settings=settings)
+                        settings=settings, attributes=attributes, attributes_note=attributes_note)
     window.resize(*(SCREENSHOT_SIZE if screenshot else WINDOW_SIZE))
     window.show()
     if start_latent is not None:

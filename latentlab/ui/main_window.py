@@ -1,5 +1,8 @@
 """MainWindow: sliders on the left, the decoded face in the centre, the controls on the right.
 
+The left column holds two tabbed docks, "Latent sliders" and "Attributes" (named directions with
+hold ticks); "Your face" (webcam, photos, most similar faces) is a dock on the right, shown on demand.
+
 Every control changes the face through `set_latent(z, source, ...)`, which records an undo step;
 the sliders, the status bar and the picture then follow the new latent. Decoding runs in a worker
 thread (latest wins), so dragging never queues stale frames or freezes the window.
@@ -11,23 +14,28 @@ import re
 import time
 from collections import deque
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence, QPalette, QUndoStack
 from PySide6.QtWidgets import (
-    QApplication, QDoubleSpinBox, QFileDialog, QFrame, QGridLayout, QGroupBox, QHBoxLayout,
+    QApplication, QDockWidget, QDoubleSpinBox, QFileDialog, QFrame, QGridLayout, QGroupBox, QHBoxLayout,
     QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
-    QVBoxLayout, QWidget,
+    QTabWidget, QVBoxLayout, QWidget,
 )
 
 from latentlab.animation import pingpong_ts, transition_latents, upscale, write_animation
+from latentlab.attributes import AttributeDirections
+from latentlab.camera import CameraInfo, FrameSource
 from latentlab.codec import Codec
 from latentlab.data import UnreadableImage, crop_box, open_image
 from latentlab.errors import UserError
 from latentlab.imaging import save_png, to_uint8
 from latentlab.latent_space import LatentSpace, load_latent_file, save_latent_file
+from latentlab.ui.attributes_panel import AttributesPanel
 from latentlab.ui.decode_worker import AsyncDecoder
+from latentlab.ui.face_panel import FacePanel
 from latentlab.ui.image_view import STAGE_COLOR, ImageView, to_qimage
 from latentlab.ui.indexer import DatasetIndexer
 from latentlab.ui.interpolation import InterpolationPanel
@@ -61,6 +69,9 @@ class MainWindow(QMainWindow):
 
     `data_dir` is the dataset folder for originals (optional); `rng` a numpy Generator or seed used
     by Randomize and the random dataset image; `settings` (optional) remembers the dataset folder.
+    `attributes` are the attribute directions for the Attributes dock (None: the dock shows
+    `attributes_note` instead); `cameras` and `frame_source_factory` go to the Your face panel
+    (default: the cameras found on this machine, opened with OpenCV).
     """
 
     latent_changed = Signal(object)
@@ -68,7 +79,9 @@ class MainWindow(QMainWindow):
 
     def __init__(self, codec: Codec, space: LatentSpace, data_dir: str | Path | None = None,
                  rng: np.random.Generator | int | None = None, settings: QSettings | None = None,
-                 parent: QWidget | None = None):
+                 attributes: AttributeDirections | None = None, attributes_note: str = "",
+                 cameras: list[CameraInfo] | None = None,
+                 frame_source_factory: Callable[[int], FrameSource] | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         if space.latent_dim != codec.latent_dim:
             raise UserError(f"latent space has {space.latent_dim} dimensions, the model {codec.latent_dim}")
@@ -92,8 +105,10 @@ class MainWindow(QMainWindow):
         self.decoder.failed.connect(self._on_decode_failed)
 
         self.setWindowTitle("latentlab — latent space explorer")
+        self.distribution_window = None
         self._create_actions()
         self._create_widgets()
+        self._create_docks(attributes, attributes_note, cameras, frame_source_factory)
         self._create_menus()
         self._create_toolbar()
         self._create_status_bar()
@@ -127,6 +142,8 @@ class MainWindow(QMainWindow):
         self.copy_image_action = action("&Copy Image", self.copy_image, Key.Copy, "Copy the decoded face to the clipboard")
         self.export_action = action("&Export Animation…", self.export_animation, "Ctrl+E",
                                     "Write the A → B → A transition as a GIF or MP4")
+        self.open_photo_action = action("Open &Photo…", self.open_photo, "Ctrl+Shift+O",
+                                        "Encode a photo of a face in the Your face panel (or drop an image on the window)")
         self.data_dir_action = action("&Dataset Folder…", self.choose_data_dir, None,
                                       "Choose the folder of dataset images (to show originals)")
         self.quit_action = action("&Quit", self.close, Key.Quit, "Close the explorer")
@@ -163,6 +180,11 @@ class MainWindow(QMainWindow):
                                  "Sliders for the raw latent dimensions instead of principal components")
         self.raw_action.setCheckable(True)
         self.raw_action.setEnabled(self.space.has_dataset)
+        self.face_action = action("Your &Face", self.show_face_panel, None,
+                                  "Show the Your face panel: webcam, photos and the most similar dataset faces")
+        self.distribution_action = action("Latent &Distribution…", self.show_distribution, "Ctrl+L",
+                                          "Histograms of the dataset latents against N(0, 1), KL per dimension, "
+                                          "the current face marked")
         self.shortcuts_action = action("&Keyboard Shortcuts", self.show_shortcuts, Key.HelpContents, "List every shortcut")
         self.about_action = action("&About latentlab", self.show_about, None, "The model and the dataset latents")
 
@@ -174,9 +196,9 @@ class MainWindow(QMainWindow):
         self.slider_panel.mode_changed.connect(self._on_mode_changed)
         self.slider_panel.gesture_finished.connect(self._end_gesture)
         self.raw_action.setChecked(self.slider_panel.mode == "raw")
-        left = QGroupBox("Latent sliders")
-        left_layout = QVBoxLayout(left)
-        left_layout.addWidget(self.slider_panel)
+        self.sliders_box = QWidget()
+        sliders_layout = QVBoxLayout(self.sliders_box)
+        sliders_layout.addWidget(self.slider_panel)
 
         self.decoded_view = ImageView(DECODED_MINIMUM, "decoding…")
         self.decoded_caption = QLabel(f"Decoded · {self.codec.image_size} × {self.codec.image_size} px")
@@ -254,15 +276,44 @@ class MainWindow(QMainWindow):
         right.setMinimumWidth(290)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
         splitter.addWidget(centre)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 0)
-        splitter.setStretchFactor(1, 1)
-        splitter.setStretchFactor(2, 0)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([left.minimumSizeHint().width(), 4 * DECODED_MINIMUM, right.minimumWidth()])
+        splitter.setSizes([4 * DECODED_MINIMUM, right.minimumWidth()])
         self.setCentralWidget(splitter)
+
+    def _create_docks(self, attributes: AttributeDirections | None, attributes_note: str,
+                      cameras: list[CameraInfo] | None,
+                      frame_source_factory: Callable[[int], FrameSource] | None) -> None:
+        """Latent sliders and Attributes tabbed on the left (Attributes in front when loaded); Your face on the
+        right, hidden until asked for (it costs the centre its width), with no camera started."""
+        self.attributes_panel = AttributesPanel(attributes, attributes_note)
+        self.attributes_panel.latent_edited.connect(self._on_attribute_edited)
+        self.attributes_panel.gesture_finished.connect(self._end_gesture)
+        self.latent_changed.connect(self.attributes_panel.show_latent)
+        self.face_panel = FacePanel(self.codec, self.space, data_dir=None, cameras=cameras,
+                                    frame_source_factory=frame_source_factory)
+        self.face_panel.latent_chosen.connect(self._on_face_chosen)
+
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        self.setTabPosition(left, QTabWidget.TabPosition.North)
+        self.sliders_dock = self._dock("Latent sliders", "sliders-dock", self.sliders_box, left)
+        self.attributes_dock = self._dock("Attributes", "attributes-dock", self.attributes_panel, left)
+        self.tabifyDockWidget(self.sliders_dock, self.attributes_dock)
+        (self.attributes_dock if self.attributes_panel.available else self.sliders_dock).raise_()
+        self.face_dock = self._dock("Your face", "face-dock", self.face_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.face_dock.hide()
+        self.setAcceptDrops(True)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        widget.layout().setContentsMargins(6, 4, 6, 6)
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
 
     def add_control_group(self, title: str, widget: QWidget) -> QGroupBox:
         """Add a titled group of controls to the right-hand column (below the existing ones).
@@ -287,13 +338,15 @@ class MainWindow(QMainWindow):
     def _create_menus(self) -> None:
         menus = (
             ("&File", (self.save_image_action, self.copy_image_action, None, self.load_latent_action,
-                       self.save_latent_action, None, self.export_action, None, self.data_dir_action, None,
-                       self.quit_action)),
+                       self.save_latent_action, None, self.open_photo_action, None, self.export_action, None,
+                       self.data_dir_action, None, self.quit_action)),
             ("&Edit", (self.undo_action, self.redo_action, None, self.find_action)),
             ("&Latent", (self.randomize_action, self.invert_action, self.reset_action, None,
                          self.previous_action, self.next_action, self.random_image_action, self.nearest_action, None,
                          self.set_a_action, self.set_b_action, self.play_action)),
-            ("&View", (self.raw_action,)),
+            ("&View", (self.raw_action, None, self.sliders_dock.toggleViewAction(),
+                       self.attributes_dock.toggleViewAction(), self.face_dock.toggleViewAction(), None,
+                       self.distribution_action)),
             ("&Help", (self.shortcuts_action, self.about_action)),
         )
         for title, actions in menus:
@@ -308,7 +361,8 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         for act in (self.randomize_action, self.invert_action, self.reset_action, None, self.previous_action,
                     self.random_image_action, self.next_action, None, self.undo_action, self.redo_action, None,
-                    self.save_image_action, self.copy_image_action, self.export_action):
+                    self.save_image_action, self.copy_image_action, self.export_action, None, self.face_action,
+                    self.distribution_action):
             toolbar.addSeparator() if act is None else toolbar.addAction(act)
 
     def _create_status_bar(self) -> None:
@@ -411,6 +465,51 @@ class MainWindow(QMainWindow):
     def reset(self) -> None:
         self.set_latent(self.space.reset(), "average face" if self.space.has_dataset else "zero latent")
 
+    # ------------------------------------------------------------------ attributes, your face
+
+    @Slot(object, str)
+    def _on_attribute_edited(self, z: np.ndarray, name: str) -> None:
+        self.set_latent(z, self._edited_source(), self._state.original, self._state.original_caption,
+                        merge_key=f"attribute:{name}:{self._gesture}")
+
+    @Slot(object, str)
+    def _on_face_chosen(self, z: np.ndarray, source: str) -> None:
+        self.set_latent(z, source, *self.face_panel.chosen_original)
+
+    @Slot()
+    def show_face_panel(self) -> None:
+        """Show the Your face dock in front (the camera starts only from its Start button)."""
+        self.face_dock.show()
+        self.face_dock.raise_()
+
+    @Slot()
+    def open_photo(self) -> None:
+        """Ask for a photo and encode it in the Your face panel."""
+        self.show_face_panel()
+        self.face_panel.open_photo()
+
+    def dragEnterEvent(self, event) -> None:
+        """Image files dragged anywhere over the window are offered to the Your face panel."""
+        self.face_panel.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        self.face_panel.dropEvent(event)
+        if event.isAccepted():
+            self.show_face_panel()
+
+    @Slot()
+    def show_distribution(self) -> None:
+        """Open (or raise) the Latent distribution window; it follows the current latent while visible."""
+        if self.distribution_window is None:
+            from latentlab.ui.distribution_window import DistributionWindow  # matplotlib loads on first use
+
+            self.distribution_window = DistributionWindow(self.space, self)
+            self.latent_changed.connect(self.distribution_window.set_latent)
+            self.distribution_window.set_latent(self._state.z)
+        self.distribution_window.show()
+        self.distribution_window.raise_()
+        self.distribution_window.activateWindow()
+
     # ----------------------------------------------------------------------------- the dataset
 
     @Slot(int)
@@ -468,6 +567,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"dataset folder {path} not found: originals are not shown", STATUS_MESSAGE_MS)
             return False
         self.data_dir = path
+        self.face_panel.set_data_dir(path)
         if remember and self.settings is not None:
             self.settings.setValue(SETTINGS_DATA_DIR, str(path.resolve()))
         return True
@@ -662,6 +762,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _focus_filter(self) -> None:
+        self.sliders_dock.show()
+        self.sliders_dock.raise_()
         self.slider_panel.filter_box.setFocus()
         self.slider_panel.filter_box.selectAll()
 
@@ -693,10 +795,15 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop playback, timers, the decoder thread and added control groups (safe to call more than once)."""
+        """Stop playback, timers, the decoder thread, the camera and face threads, the distribution window and
+        added control groups (safe to call more than once)."""
         for widget in self._control_widgets:
             if callable(getattr(widget, "shutdown", None)):
                 widget.shutdown()
+        self.face_panel.shutdown()
+        if self.distribution_window is not None:
+            self.distribution_window.shutdown()
+            self.distribution_window.close()
         self.interpolation.pause()
         self._fps_timer.stop()
         self.decoder.stop()
