@@ -244,20 +244,6 @@ class AttributeDirections:
         return loaded
 
 
-def read_latents(path: str | Path) -> dict:
-    """The arrays of a latents.npz written by `vae.py index`; UserError when missing or unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path} not found: encode the dataset first with `python vae.py index --data DIR`")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        arrays["z_mean"]
-    except (OSError, ValueError, KeyError, EOFError):
-        raise UserError(f"{path} is not a latents file written by `python vae.py index`") from None
-    return arrays
-
-
 def fit_directions(z: np.ndarray, labels: np.ndarray, names: Sequence[str], train: np.ndarray, val: np.ndarray,
                    method: str = "auto", weights_sha: str = "", l2: float = L2) -> tuple[AttributeDirections, dict]:
     """Fit both methods on `train` rows, measure validation AUC, keep `method` (or the better one for 'auto').

@@ -376,7 +376,7 @@ def _fit_and_save_directions(latents: dict, out: Path, method: str = "auto", spl
 
 
 def cmd_attributes(args) -> int:
-    from latentlab.attributes import read_latents
+    from latentlab.latent_space import read_latents
 
     report = _fit_and_save_directions(read_latents(args.latents), args.out, args.method, args.data, quiet=args.json)
     if args.json:
@@ -387,7 +387,8 @@ def cmd_attributes(args) -> int:
 def _manipulate_latents(args, codec) -> np.ndarray:
     """The latents of the grid's rows: --photo encoded, --index rows, or --n seeded validation faces."""
     from latentlab import data as data_lib
-    from latentlab.attributes import read_latents, split_mask
+    from latentlab.attributes import split_mask
+    from latentlab.latent_space import read_latents
 
     if args.photo:
         faces = []
@@ -443,7 +444,7 @@ def cmd_manipulate(args) -> int:
 
 
 def cmd_plot_latents(args) -> int:
-    from latentlab.attributes import read_latents
+    from latentlab.latent_space import read_latents
     from latentlab.plots import active_dimensions, save_latent_distribution
 
     latents = read_latents(args.latents)

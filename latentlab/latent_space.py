@@ -24,6 +24,23 @@ REQUIRED_KEYS = ("names", "z_mean")
 COVARIANCE_CHUNK = 16384
 
 
+def read_latents(path: str | os.PathLike) -> dict:
+    """The arrays of a latents.npz written by `vae.py index`; UserError when missing, unreadable or
+    lacking names / z_mean."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} not found: {INDEX_HINT}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise UserError(f"{path} is not a readable latents file ({exc}): {INDEX_HINT}") from None
+    missing = [key for key in REQUIRED_KEYS if key not in arrays]
+    if missing:
+        raise UserError(f"{path} lacks {', '.join(missing)}: {INDEX_HINT}")
+    return arrays
+
+
 class LatentSpace:
     """The latent space of one model, with or without the dataset's latents.
 
@@ -69,17 +86,7 @@ class LatentSpace:
     def load(cls, path: str | os.PathLike, latent_dim: int, weights_sha: str | None = None) -> "LatentSpace":
         """Read a latents.npz written by `vae.py index`; UserError when missing, damaged or made for
         another model (other latent size, or other weights when `weights_sha` is given)."""
-        path = Path(path)
-        if not path.is_file():
-            raise UserError(f"{path} not found: {INDEX_HINT}")
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                arrays = {key: npz[key] for key in npz.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            raise UserError(f"{path} is not a readable latents file ({exc}): {INDEX_HINT}") from None
-        missing = [key for key in REQUIRED_KEYS if key not in arrays]
-        if missing:
-            raise UserError(f"{path} lacks {', '.join(missing)}: {INDEX_HINT}")
+        arrays = read_latents(path)
         z_mean = arrays["z_mean"]
         stored_dim = int(arrays["latent_dim"]) if "latent_dim" in arrays else (z_mean.shape[-1] if z_mean.ndim else -1)
         if z_mean.ndim != 2 or z_mean.shape[1] != latent_dim or stored_dim != latent_dim:
