@@ -5,9 +5,8 @@ import os
 import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from latentlab.config import DEFAULT_WEIGHTS  # noqa: E402  (light: no TensorFlow, no Qt)
+from latentlab.config import DEFAULT_WEIGHTS  # light: no TensorFlow, no Qt
+from latentlab.quiet import import_keras
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
+    import_keras()
     from latentlab.ui.app import run
 
     return run(args)

@@ -1,11 +1,11 @@
 """Train and use the VAE from the command line: `python vae.py --help` (train is the default subcommand)."""
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from latentlab.cli import main  # noqa: E402
+from latentlab.quiet import import_keras
 
 if __name__ == "__main__":
+    import_keras()
+    from latentlab.cli import main
+
     sys.exit(main())
