@@ -4,7 +4,6 @@ plot-latents, bench, encode."""
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -12,7 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.attributes import DEFAULT_ATTRIBUTES
-from latentlab.config import CROPS, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT, ModelConfig
+from latentlab.config import (
+    CROPS, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT, ModelConfig, weights_fingerprint,
+)
 from latentlab.errors import UserError
 
 SUBCOMMANDS = ("train", "evaluate", "sample", "index", "prepare", "attributes", "manipulate", "plot-latents", "bench", "encode")
@@ -268,11 +269,6 @@ def read_attributes(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
     if not labels:
         raise UserError(f"{path} holds no attribute rows in CelebA's format")
     return names, labels
-
-
-def weights_fingerprint(path: Path) -> str:
-    """First 16 hex digits of the weights file's SHA-256: ties an index to the model that made it."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def cmd_index(args) -> int:

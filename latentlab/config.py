@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import tempfile
@@ -90,6 +91,11 @@ def model_json_path(weights_path: str | os.PathLike) -> Path:
     stem = weights_path.name.removesuffix(".weights.h5").removesuffix(".h5")
     name = "model.json" if stem == "vae" else f"{stem}.json"
     return weights_path.with_name(name)
+
+
+def weights_fingerprint(path: str | os.PathLike) -> str:
+    """First 16 hex digits of a weights file's SHA-256: ties latents.npz / attributes.npz to their model."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:

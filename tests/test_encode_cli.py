@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from latentlab.cli import main, weights_fingerprint
+from latentlab.cli import main
+from latentlab.config import weights_fingerprint
 from latentlab.config import ModelConfig, save_model_json
 from latentlab.latent_space import LatentSpace
 from latentlab.model import build_vae, save_weights_atomic

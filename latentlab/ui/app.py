@@ -3,14 +3,13 @@ or write a screenshot of it (`--screenshot`) and exit."""
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from argparse import Namespace
 from pathlib import Path
 
 import numpy as np
 
-from latentlab.config import DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT
+from latentlab.config import DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT, weights_fingerprint
 from latentlab.errors import UserError
 
 SCREENSHOT_SIZE = (1600, 960)
@@ -57,11 +56,6 @@ def load_codec(weights: Path):
         return Codec.load(weights)
     except UserError as exc:
         raise UserError(f"cannot load the model: {exc}. To get one, {TRAIN_HINT}") from None
-
-
-def weights_fingerprint(weights: Path) -> str:
-    """First 16 hex digits of the weights file's SHA-256, as `vae.py index` stores it."""
-    return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
 
 
 def beside_weights(weights: Path, name: str, default: Path) -> Path:

@@ -47,6 +47,18 @@ def test_screenshot_of_a_saved_latent(qapp, tmp_path, tiny_weights):
     assert out.is_file()
 
 
+def test_latents_from_other_weights_leave_the_window_working_without_dataset(qapp, tmp_path, tiny_weights, dataset):
+    from latentlab.ui.app import load_latent_space
+
+    names = sorted(p.name for p in dataset[1].iterdir())
+    write_latents(tiny_weights.parent / "latents.npz", names, weights_sha="0123456789abcdef")
+    space = load_latent_space(tiny_weights, 8)
+    assert not space.has_dataset and "python vae.py index --data DIR" in space.note
+    out = tmp_path / "stale.png"
+    assert gui.main(["--weights", str(tiny_weights), "--screenshot", str(out)]) == 0
+    assert out.is_file()
+
+
 @pytest.mark.parametrize("options, message", [
     (["--weights", "{tmp}/absent.weights.h5"], "python vae.py train --data DIR"),
     (["--index", "99"], "--index 99: choose 0 to 29"),
