@@ -183,7 +183,8 @@ def load_array(paths: Sequence[Path], size: int, crop: str, report: SkipReport |
     return kept, np.concatenate(chunks)
 
 
-def split_paths(paths: Sequence[Path], root: str | os.PathLike, val_fraction: float = 0.05, seed: int = 0) -> tuple[list[Path], list[Path]]:
+def split_paths(paths: Sequence[Path], root: str | os.PathLike, val_fraction: float = 0.05,
+                seed: int = 0) -> tuple[list[Path], list[Path]]:
     """(train, validation): CelebA's official partition when list_eval_partition.txt sits in or
     beside `root` (0 = train, 1 = validation; test images are left out), otherwise a seeded split."""
     partition = read_partition(root)

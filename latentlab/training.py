@@ -1,8 +1,8 @@
 """Training wiring around `VAE.fit`: datasets, callbacks, checkpoints, resume, the training summary.
 
-Files of a run named NAME (under runs/NAME/; runs/.cache holds the preprocessed-image caches): log.csv, tensorboard/, samples/epoch_NNN.png,
+Files of a run named NAME, under runs/NAME/: log.csv, tensorboard/, samples/epoch_NNN.png,
 reconstructions/epoch_NNN.png, loss.png, checkpoint.weights.h5 (weights + optimizer state) and
-state.json (epochs done, images seen). The weights users load are written to `out` (no optimizer
+state.json (epochs done, steps into the next, images seen); runs/.cache holds the preprocessed images. The weights users load are written to `out` (no optimizer
 state) with their model.json after every epoch, atomically.
 """
 
@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 

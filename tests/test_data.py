@@ -1,7 +1,6 @@
 """Loading any image folder: modes converted to RGB, corrupt files skipped and counted, crops, splits, tf.data."""
 
 import json
-import warnings
 
 import numpy as np
 import pytest
