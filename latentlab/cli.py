@@ -394,13 +394,8 @@ def _manipulate_latents(args, codec) -> np.ndarray:
             except (data_lib.UnreadableImage, FileNotFoundError) as exc:
                 raise UserError(f"cannot read photo {path}: {exc}") from None
         return codec.encode(np.stack(faces))
-    latents = read_latents(args.latents)
-    stored_sha = str(latents.get("weights_sha", ""))
-    if stored_sha and stored_sha != weights_fingerprint(args.weights):
-        raise UserError(f"{args.latents} was indexed with other weights: run `python vae.py index` again")
+    latents = read_latents(args.latents, codec.latent_dim, weights_fingerprint(args.weights))
     z_all = latents["z_mean"]
-    if z_all.ndim != 2 or z_all.shape[1] != codec.latent_dim:
-        raise UserError(f"{args.latents} holds latents of shape {z_all.shape}, the model's size is {codec.latent_dim}")
     if args.index:
         bad = [i for i in args.index if not 0 <= i < len(z_all)]
         if bad:

@@ -24,9 +24,9 @@ REQUIRED_KEYS = ("names", "z_mean")
 COVARIANCE_CHUNK = 16384
 
 
-def read_latents(path: str | os.PathLike) -> dict:
-    """The arrays of a latents.npz written by `vae.py index`; UserError when missing, unreadable or
-    lacking names / z_mean."""
+def read_latents(path: str | os.PathLike, latent_dim: int | None = None, weights_sha: str | None = None) -> dict:
+    """The arrays of a latents.npz written by `vae.py index`; UserError when missing, unreadable, lacking
+    names / z_mean, or (when given) made for another latent size or other weights."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path} not found: {INDEX_HINT}")
@@ -38,6 +38,18 @@ def read_latents(path: str | os.PathLike) -> dict:
     missing = [key for key in REQUIRED_KEYS if key not in arrays]
     if missing:
         raise UserError(f"{path} lacks {', '.join(missing)}: {INDEX_HINT}")
+    z_mean = arrays["z_mean"]
+    if latent_dim is not None:
+        stored_dim = int(arrays["latent_dim"]) if "latent_dim" in arrays else (z_mean.shape[-1] if z_mean.ndim else -1)
+        if z_mean.ndim != 2 or z_mean.shape[1] != latent_dim or stored_dim != latent_dim:
+            raise UserError(
+                f"{path} holds {stored_dim}-dimensional latents but the model's latent size is {latent_dim}: {INDEX_HINT}"
+            )
+    stored_sha = str(arrays["weights_sha"]) if "weights_sha" in arrays else None
+    if weights_sha and stored_sha and stored_sha != weights_sha:
+        raise UserError(f"{path} was indexed with other weights ({stored_sha}, loaded {weights_sha}): {INDEX_HINT}")
+    if not np.isfinite(z_mean).all():
+        raise UserError(f"{path} holds non-finite latents: {INDEX_HINT}")
     return arrays
 
 
@@ -86,18 +98,8 @@ class LatentSpace:
     def load(cls, path: str | os.PathLike, latent_dim: int, weights_sha: str | None = None) -> "LatentSpace":
         """Read a latents.npz written by `vae.py index`; UserError when missing, damaged or made for
         another model (other latent size, or other weights when `weights_sha` is given)."""
-        arrays = read_latents(path)
+        arrays = read_latents(path, latent_dim, weights_sha)
         z_mean = arrays["z_mean"]
-        stored_dim = int(arrays["latent_dim"]) if "latent_dim" in arrays else (z_mean.shape[-1] if z_mean.ndim else -1)
-        if z_mean.ndim != 2 or z_mean.shape[1] != latent_dim or stored_dim != latent_dim:
-            raise UserError(
-                f"{path} holds {stored_dim}-dimensional latents but the model's latent size is {latent_dim}: {INDEX_HINT}"
-            )
-        stored_sha = str(arrays["weights_sha"]) if "weights_sha" in arrays else None
-        if weights_sha and stored_sha and stored_sha != weights_sha:
-            raise UserError(f"{path} was indexed with other weights ({stored_sha}, loaded {weights_sha}): {INDEX_HINT}")
-        if not np.isfinite(z_mean).all():
-            raise UserError(f"{path} holds non-finite latents: {INDEX_HINT}")
 
         def text(key):
             return str(arrays[key]) if key in arrays else None
