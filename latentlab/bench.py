@@ -123,12 +123,11 @@ def bench_train(config, steps: int, warmup: int = 1) -> dict:
     on a fixed batch of synthetic images, after `warmup` steps (the first one compiles).
 
     A 128 px step of batch 128 takes about 12 s on 2 cores, hence few steps by default."""
-    import keras
-
     from latentlab.model import build_vae
+    from latentlab.training import compile_for_training
 
     vae = build_vae(config)
-    vae.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=100.0))
+    compile_for_training(vae, config.learning_rate)
     batch = np.random.default_rng(3).random((config.batch_size, *config.image_shape), dtype=np.float32)
     for _ in range(warmup):
         vae.train_on_batch(batch)

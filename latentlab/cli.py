@@ -1,4 +1,4 @@
-"""`python vae.py SUBCOMMAND ...`: train (the default), evaluate, sample, index, prepare, attributes, manipulate,
+"""`python vae.py SUBCOMMAND ...`: train (the default), distill, evaluate, sample, index, prepare, attributes, manipulate,
 plot-latents, bench, encode."""
 
 from __future__ import annotations
@@ -12,16 +12,32 @@ import numpy as np
 
 from latentlab.attributes import DEFAULT_ATTRIBUTES
 from latentlab.config import (
-    CROPS, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT, ModelConfig, weights_fingerprint,
+    CROPS, DECODER_HEADS, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT, ModelConfig, load_model_json,
+    model_json_path, weights_fingerprint,
 )
 from latentlab.errors import UserError
 
-SUBCOMMANDS = ("train", "evaluate", "sample", "index", "prepare", "attributes", "manipulate", "plot-latents", "bench", "encode")
+SUBCOMMANDS = ("train", "distill", "evaluate", "sample", "index", "prepare", "attributes", "manipulate", "plot-latents", "bench", "encode")
 DEFAULT_DATA = PROJECT_ROOT / "data" / "img_align_celeba"
 CELEBA_HINT = (
     "get CelebA's aligned images (img_align_celeba, https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html) "
     "into data/img_align_celeba, or point --data at any folder of images"
 )
+
+
+def add_architecture_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--widths", type=lambda s: tuple(int(w) for w in s.split(",")),
+                        help="encoder widths, e.g. 32,64,128,256")
+    parser.add_argument("--encoder-kernel", type=int, choices=(3, 4), help="size of the encoder's strided convolutions")
+    parser.add_argument("--batch-norm", choices=("on", "off"), help="BatchNormalization after each strided layer")
+    parser.add_argument("--decoder-head", choices=DECODER_HEADS,
+                        help="transpose: the last transposed convolution writes RGB; conv: one more full-size layer")
+
+
+def architecture_changes(args) -> dict:
+    """The ModelConfig fields set by add_architecture_args' flags (None where not given)."""
+    return {"widths": args.widths, "encoder_kernel": args.encoder_kernel, "decoder_head": args.decoder_head,
+            "batch_norm": None if args.batch_norm is None else args.batch_norm == "on"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--image-size", type=int)
     train.add_argument("--latent-dim", type=int)
-    train.add_argument("--widths", type=lambda s: tuple(int(w) for w in s.split(",")), help="encoder widths, e.g. 32,64,128,256")
+    add_architecture_args(train)
     train.add_argument("--loss", choices=LOSSES)
     train.add_argument("--beta", type=float, help="KL weight")
     train.add_argument("--beta-warmup", type=int, dest="beta_warmup_steps", help="steps to ramp the KL weight from 0")
@@ -44,11 +60,26 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS, help="weights file (model.json goes beside it)")
     train.add_argument("--name", help="run name: logs and checkpoints go to runs/NAME")
     train.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
-    train.add_argument("--init-from", type=Path, help="start from these weights (same architecture)")
+    train.add_argument("--init-from", type=Path,
+                       help="start from these weights; their model.json gives every setting not named here")
     train.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default")
     train.add_argument("--no-cache", action="store_true", help="do not cache preprocessed images on disk")
     train.add_argument("--runs-dir", type=Path, default=PROJECT_ROOT / "runs", help="where runs/NAME/ logs and checkpoints go")
     train.add_argument("--limit", type=int, help="use only the first N images")
+
+    distill = commands.add_parser(
+        "distill", help="move a trained model to another architecture, keeping its latent space")
+    distill.add_argument("--data", type=Path, required=True, help="image folder (the teacher's training images)")
+    distill.add_argument("--out", type=Path, required=True, help="the student's weights file (model.json beside it)")
+    distill.add_argument("--teacher", type=Path, default=DEFAULT_WEIGHTS)
+    distill.add_argument("--epochs", type=int, default=5)
+    distill.add_argument("--batch-size", type=int)
+    distill.add_argument("--lr", type=float, dest="learning_rate", default=1e-3)
+    add_architecture_args(distill)
+    distill.add_argument("--name", help="run name (the image cache goes to runs/.cache)")
+    distill.add_argument("--no-cache", action="store_true", help="do not cache preprocessed images on disk")
+    distill.add_argument("--runs-dir", type=Path, default=PROJECT_ROOT / "runs")
+    distill.add_argument("--limit", type=int, help="use only the first N images")
 
     evaluate = commands.add_parser("evaluate", help="reconstruction MSE / PSNR on a folder of images")
     evaluate.add_argument("--data", type=Path, required=True)
@@ -147,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "train")
     args = build_parser().parse_args(argv)
     try:
-        return {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample,
+        return {"train": cmd_train, "distill": cmd_distill, "evaluate": cmd_evaluate, "sample": cmd_sample,
                 "index": cmd_index, "prepare": cmd_prepare, "attributes": cmd_attributes,
                 "manipulate": cmd_manipulate, "plot-latents": cmd_plot_latents, "bench": cmd_bench,
                 "encode": cmd_encode}[args.command](args)
@@ -164,10 +195,11 @@ def cmd_train(args) -> int:
         raise UserError(f"no training data: {CELEBA_HINT}")
     paths = data_lib.find_images(data_dir)
     crop = args.crop or data_lib.default_crop(paths)
-    config = ModelConfig().replace(
-        image_size=args.image_size, latent_dim=args.latent_dim, widths=args.widths, loss=args.loss,
-        beta=args.beta, beta_warmup_steps=args.beta_warmup_steps, learning_rate=args.learning_rate,
-        batch_size=args.batch_size, crop=crop,
+    base = load_model_json(model_json_path(args.init_from))[0] if args.init_from else ModelConfig(crop=crop)
+    config = base.replace(
+        image_size=args.image_size, latent_dim=args.latent_dim, loss=args.loss, beta=args.beta,
+        beta_warmup_steps=args.beta_warmup_steps, learning_rate=args.learning_rate, batch_size=args.batch_size,
+        crop=args.crop, **architecture_changes(args),
     )
     from latentlab.training import TrainOptions, train
 
@@ -178,6 +210,23 @@ def cmd_train(args) -> int:
     )
     summary = train(config, options)
     print(json.dumps(summary))
+    return 0
+
+
+def cmd_distill(args) -> int:
+    if not args.teacher.is_file():
+        raise UserError(f"teacher weights {args.teacher} not found")
+    teacher_config, _ = load_model_json(model_json_path(args.teacher))
+    current = ModelConfig()
+    student_config = teacher_config.replace(
+        encoder_kernel=current.encoder_kernel, batch_norm=current.batch_norm, decoder_head=current.decoder_head,
+    ).replace(batch_size=args.batch_size, learning_rate=args.learning_rate, **architecture_changes(args))
+    from latentlab.distill import distill
+    from latentlab.training import TrainOptions
+
+    options = TrainOptions(data=args.data, out=args.out, epochs=args.epochs, name=args.name,
+                           cache=not args.no_cache, limit=args.limit, runs_dir=args.runs_dir)
+    print(json.dumps(distill(args.teacher, student_config, options)))
     return 0
 
 

@@ -17,6 +17,9 @@ DEFAULT_WEIGHTS = DATA_DIR / "vae.weights.h5"
 DEFAULT_LATENTS = DATA_DIR / "latents.npz"
 CROPS = ("celeba", "center", "none")
 LOSSES = ("mse", "bce")
+DECODER_HEADS = ("transpose", "conv")
+# What a model.json written before these settings existed means: the first, slower architecture.
+LEGACY_ARCHITECTURE = {"encoder_kernel": 4, "batch_norm": True, "decoder_head": "conv"}
 
 
 @dataclasses.dataclass
@@ -24,8 +27,12 @@ class ModelConfig:
     """Architecture, loss and preprocessing of one VAE.
 
     Images are `image_size` x `image_size` x `channels`, values in [0, 1]. The encoder halves the
-    size once per entry of `widths` (so `image_size` must be a multiple of 2 ** len(widths)), then a
-    1x1 convolution narrows to `bottleneck_channels` before the dense layers to the latent.
+    size once per entry of `widths` (so `image_size` must be a multiple of 2 ** len(widths)) with
+    `encoder_kernel` x `encoder_kernel` stride-2 convolutions, then a 1x1 convolution narrows to
+    `bottleneck_channels` before the dense layers to the latent. The decoder mirrors it with 4x4
+    stride-2 transposed convolutions; its `decoder_head` is either "transpose" (the last one writes
+    the RGB image directly) or "conv" (one more full-size layer, then a 3x3 convolution to RGB:
+    slower, no sharper). `batch_norm` puts BatchNormalization after every strided layer.
     """
 
     image_size: int = 128
@@ -33,6 +40,9 @@ class ModelConfig:
     latent_dim: int = 256
     widths: tuple[int, ...] = (32, 64, 128, 256)
     bottleneck_channels: int = 64
+    encoder_kernel: int = 3
+    batch_norm: bool = False
+    decoder_head: str = "transpose"
     loss: str = "mse"
     beta: float = 1.0
     beta_warmup_steps: int = 0
@@ -42,6 +52,7 @@ class ModelConfig:
 
     def __post_init__(self):
         self.widths = tuple(int(w) for w in self.widths)
+        self.batch_norm = bool(self.batch_norm)
         self.validate()
 
     def validate(self) -> None:
@@ -53,6 +64,10 @@ class ModelConfig:
             raise UserError(
                 f"image size {self.image_size} is not supported: use a multiple of {step} from 32 to 256"
             )
+        if self.encoder_kernel not in (3, 4):
+            raise UserError(f"encoder kernel must be 3 or 4, got {self.encoder_kernel}")
+        if self.decoder_head not in DECODER_HEADS:
+            raise UserError(f"decoder head must be one of {', '.join(DECODER_HEADS)}, got {self.decoder_head!r}")
         if self.latent_dim < 1:
             raise UserError(f"latent dim must be positive, got {self.latent_dim}")
         if self.loss not in LOSSES:
@@ -80,7 +95,7 @@ class ModelConfig:
     def from_dict(cls, data: dict) -> "ModelConfig":
         known = {f.name for f in dataclasses.fields(cls)}
         try:
-            return cls(**{k: v for k, v in data.items() if k in known})
+            return cls(**{**LEGACY_ARCHITECTURE, **{k: v for k, v in data.items() if k in known}})
         except TypeError as exc:
             raise UserError(f"model config is malformed: {exc}") from None
 

@@ -29,10 +29,12 @@ class Sampling(layers.Layer):
         return z_mean + ops.exp(0.5 * z_log_var) * epsilon
 
 
-def _conv_block(x, filters: int, name: str, transpose: bool = False):
+def _strided_block(x, filters: int, kernel: int, name: str, batch_norm: bool, transpose: bool = False):
+    """A stride-2 (transposed) convolution, optional BatchNormalization, LeakyReLU: halves or doubles H and W."""
     conv = layers.Conv2DTranspose if transpose else layers.Conv2D
-    x = conv(filters, 4, strides=2, padding="same", use_bias=False, name=name)(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = conv(filters, kernel, strides=2, padding="same", use_bias=not batch_norm, name=name)(x)
+    if batch_norm:
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return layers.LeakyReLU(0.2, name=f"{name}_act")(x)
 
 
@@ -41,7 +43,7 @@ def build_encoder(config: ModelConfig) -> keras.Model:
     images = keras.Input(config.image_shape, name="image")
     x = images
     for i, width in enumerate(config.widths):
-        x = _conv_block(x, width, f"down{i}")
+        x = _strided_block(x, width, config.encoder_kernel, f"down{i}", config.batch_norm)
     x = layers.Conv2D(config.bottleneck_channels, 1, name="squeeze")(x)
     x = layers.LeakyReLU(0.2, name="squeeze_act")(x)
     x = layers.Flatten(name="flatten")(x)
@@ -59,10 +61,16 @@ def build_decoder(config: ModelConfig) -> keras.Model:
     x = layers.Reshape((side, side, config.bottleneck_channels), name="unflatten")(x)
     x = layers.Conv2D(config.widths[-1], 3, padding="same", name="unsqueeze")(x)
     x = layers.LeakyReLU(0.2, name="unsqueeze_act")(x)
-    up_widths = list(config.widths[-2::-1]) + [config.widths[0]]
+    up_widths = list(config.widths[-2::-1])
+    if config.decoder_head == "conv":
+        up_widths.append(config.widths[0])
     for i, width in enumerate(up_widths):
-        x = _conv_block(x, width, f"up{i}", transpose=True)
-    images = layers.Conv2D(config.channels, 3, padding="same", activation="sigmoid", name="image")(x)
+        x = _strided_block(x, width, 4, f"up{i}", config.batch_norm, transpose=True)
+    if config.decoder_head == "conv":
+        images = layers.Conv2D(config.channels, 3, padding="same", activation="sigmoid", name="image")(x)
+    else:
+        images = layers.Conv2DTranspose(config.channels, 4, strides=2, padding="same", activation="sigmoid",
+                                        name="image")(x)
     return keras.Model(z, images, name="decoder")
 
 

@@ -194,7 +194,7 @@ def distribution_strategy(name: str):
     raise UserError(f"unknown strategy {name!r}: use default, mirrored or multiworker")
 
 
-def _datasets(config: ModelConfig, options: TrainOptions, load_crop: str, report: data_lib.SkipReport):
+def datasets(config: ModelConfig, options: TrainOptions, load_crop: str, report: data_lib.SkipReport):
     """(train dataset, validation dataset, validation preview uint8 array, n_train, n_val)."""
     paths = data_lib.find_images(options.data)
     if options.limit:
@@ -221,6 +221,13 @@ def _datasets(config: ModelConfig, options: TrainOptions, load_crop: str, report
     return train, val, val_preview, n_train, n_val
 
 
+def compile_for_training(model: keras.Model, learning_rate, strategy: str = "default") -> None:
+    """Adam with gradient clipping, XLA-compiled (Keras leaves XLA off on CPU by default; it is
+    about 5-10 % faster here), except under a tf.distribute strategy, which XLA does not support."""
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=100.0),
+                  jit_compile=strategy == "default")
+
+
 def train(config: ModelConfig, options: TrainOptions) -> dict:
     """Train (or resume) and return the training summary written to model.json."""
     run_dir = options.runs_dir / options.run_name
@@ -242,7 +249,7 @@ def train(config: ModelConfig, options: TrainOptions) -> dict:
     if prepared:
         config = config.replace(crop=prepared)
     report = data_lib.SkipReport()
-    train_ds, val_ds, val_preview, n_train, n_val = _datasets(config, options, "none" if prepared else config.crop, report)
+    train_ds, val_ds, val_preview, n_train, n_val = datasets(config, options, "none" if prepared else config.crop, report)
     steps_per_epoch = n_train // config.batch_size
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -252,7 +259,7 @@ def train(config: ModelConfig, options: TrainOptions) -> dict:
         if options.lr_schedule == "cosine":
             learning_rate = keras.optimizers.schedules.CosineDecay(
                 config.learning_rate, decay_steps=max(1, options.epochs * steps_per_epoch), alpha=0.05)
-        vae.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=100.0))
+        compile_for_training(vae, learning_rate, options.strategy)
         vae.optimizer.build(vae.trainable_variables)
         if options.resume:
             load_weights_checked(vae, run_dir / "checkpoint.weights.h5")

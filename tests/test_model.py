@@ -10,7 +10,7 @@ from latentlab.codec import Codec
 from latentlab.config import DEFAULT_WEIGHTS, ModelConfig, model_json_path
 from latentlab.errors import UserError
 from latentlab.model import build_vae, load_vae, load_weights_checked, save_weights_atomic
-from tests.conftest import tiny_config
+from tests.conftest import synthetic_face, tiny_config
 
 
 @pytest.mark.parametrize("size", [32, 48, 80, 256])
@@ -36,7 +36,7 @@ def test_training_lowers_the_loss():
     vae = build_vae(config)
     vae.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
     rng = np.random.default_rng(1)
-    base = rng.random((4, 32, 32, 3)).astype(np.float32)
+    base = np.stack([synthetic_face(rng, 32) for _ in range(4)]).astype(np.float32) / 255.0
     images = np.repeat(base, 8, axis=0)
     history = vae.fit(images, epochs=8, batch_size=8, verbose=0).history
     assert history["loss"][-1] < 0.8 * history["loss"][0]

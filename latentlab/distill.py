@@ -1,0 +1,169 @@
+"""Moving a trained VAE to a new architecture without losing its latent space.
+
+`transfer_weights` copies every layer the two models share (same name, same shapes), folding the
+source's BatchNormalization into the convolution before it when the target has none. `distill`
+then trains the rest: the student encoder learns to reproduce the teacher's (z_mean, z_log_var)
+and the student decoder to reconstruct the images from the teacher's sampled latents. The result
+is a VAE of the new architecture whose latents mean what the teacher's meant (attribute
+directions and indexes keep their sense); `train --init-from` fine-tunes it end to end.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from latentlab import data as data_lib
+from latentlab.config import ModelConfig, save_model_json, model_json_path
+from latentlab.errors import UserError
+from latentlab.imaging import to_float
+from latentlab.metrics import mse_per_image, psnr
+from latentlab.model import VAE, Sampling, build_vae, load_vae, reconstruction_loss, save_weights_atomic
+from latentlab.training import TrainOptions, compile_for_training, datasets
+
+
+def _folded(layer: keras.layers.Layer, batch_norm: keras.layers.Layer | None) -> list[np.ndarray]:
+    """A convolution's [kernel, bias] with the BatchNormalization after it (inference statistics) folded in."""
+    weights = layer.get_weights()
+    if batch_norm is None:
+        return weights
+    kernel = weights[0]
+    gamma, beta, mean, variance = batch_norm.get_weights()
+    scale = gamma / np.sqrt(variance + batch_norm.epsilon)
+    bias = weights[1] if len(weights) > 1 else np.zeros_like(mean)
+    if isinstance(layer, keras.layers.Conv2DTranspose):  # kernel (kh, kw, out, in)
+        kernel = kernel * scale[:, None]
+    else:  # kernel (kh, kw, in, out)
+        kernel = kernel * scale
+    return [kernel, beta + (bias - mean) * scale]
+
+
+def transfer_weights(source: VAE, target: VAE) -> list[str]:
+    """Copy every weighted layer of `source` into the same-named layer of `target` where the shapes agree
+    (BatchNormalization folded when `target` has none); returns the target layers left as initialised."""
+    left = []
+    for target_model, source_model in ((target.encoder, source.encoder), (target.decoder, source.decoder)):
+        source_layers = {layer.name: layer for layer in source_model.layers}
+        for layer in target_model.layers:
+            if not layer.weights:
+                continue
+            source_layer = source_layers.get(layer.name)
+            batch_norm = source_layers.get(f"{layer.name}_bn") if not target.config.batch_norm else None
+            weights = _folded(source_layer, batch_norm) if source_layer is not None else None
+            if weights is not None and [w.shape for w in weights] == [tuple(v.shape) for v in layer.weights]:
+                layer.set_weights(weights)
+            else:
+                left.append(layer.name)
+    target.train_steps.assign(source.train_steps)
+    return left
+
+
+class Distiller(keras.Model):
+    """Trains a student VAE from a frozen teacher encoder. Input: images (N, S, S, C) in [0, 1].
+
+    Loss = the student's reconstruction of the images from the teacher's sampled latents
+    + the squared distance between the student's and the teacher's (z_mean, z_log_var), summed over
+    latent dimensions. The two terms train disjoint weights (decoder, encoder)."""
+
+    def __init__(self, teacher_encoder: keras.Model, student: VAE, **kwargs):
+        super().__init__(**kwargs)
+        self.teacher_encoder = teacher_encoder
+        self.teacher_encoder.trainable = False
+        self.student = student
+        self.sampling = Sampling(name="teacher_sampling")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self.latent_tracker = keras.metrics.Mean(name="latent")
+
+    @property
+    def metrics(self):
+        return [self.reconstruction_tracker, self.latent_tracker]
+
+    def call(self, images, training=False):
+        teacher_mean, teacher_log_var = self.teacher_encoder(images, training=False)
+        student_mean, student_log_var = self.student.encoder(images, training=training)
+        z = self.sampling([ops.stop_gradient(teacher_mean), ops.stop_gradient(teacher_log_var)])
+        reconstructions = self.student.decoder(z, training=training)
+        return reconstructions, teacher_mean, teacher_log_var, student_mean, student_log_var
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        reconstructions, teacher_mean, teacher_log_var, student_mean, student_log_var = y_pred
+        reconstruction = reconstruction_loss(x, reconstructions, self.student.config.loss)
+        latent = ops.mean(ops.sum(ops.square(student_mean - teacher_mean)
+                                  + ops.square(student_log_var - teacher_log_var), axis=1))
+        self.reconstruction_tracker.update_state(reconstruction)
+        self.latent_tracker.update_state(latent)
+        return reconstruction + latent
+
+
+class SaveStudent(keras.callbacks.Callback):
+    """After every epoch: the student's weights and model.json written atomically to `out`."""
+
+    def __init__(self, student: VAE, options: TrainOptions, summary: dict, images_per_epoch: int):
+        super().__init__()
+        self.student, self.options, self.summary, self.images_per_epoch = student, options, summary, images_per_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.summary.update(
+            distill_epochs=epoch + 1,
+            images_seen=self.summary["teacher_images_seen"] + (epoch + 1) * self.images_per_epoch,
+            **{f"distill_{k}": round(float(v), 4) for k, v in logs.items() if k != "learning_rate"},
+        )
+        save_weights_atomic(self.student, self.options.out)
+        save_model_json(model_json_path(self.options.out), self.student.config, self.summary)
+
+
+def val_psnr(vae: VAE, images: np.ndarray) -> float:
+    """Mean PSNR (dB) of z_mean reconstructions of uint8 images."""
+    batch = to_float(images)
+    z_mean, _ = vae.encoder.predict(batch, verbose=0, batch_size=64)
+    return float(np.mean(psnr(mse_per_image(batch, vae.decoder.predict(z_mean, verbose=0, batch_size=64)))))
+
+
+def distill(teacher_weights, student_config: ModelConfig, options: TrainOptions) -> dict:
+    """Train a `student_config` VAE from the VAE at `teacher_weights`; writes options.out + model.json."""
+    teacher, teacher_summary = load_vae(teacher_weights)
+    fixed = ("image_size", "channels", "latent_dim")
+    if any(getattr(teacher.config, name) != getattr(student_config, name) for name in fixed):
+        raise UserError("the student must keep the teacher's image size, channels and latent size "
+                        f"({teacher.config.image_size} px, {teacher.config.channels} channels, "
+                        f"latent {teacher.config.latent_dim})")
+    prepared = data_lib.prepared_crop(options.data)
+    if prepared and prepared != teacher.config.crop:
+        raise UserError(f"{options.data} was prepared with the {prepared} crop, the teacher uses {teacher.config.crop}")
+    student_config = student_config.replace(crop=teacher.config.crop)
+    report = data_lib.SkipReport()
+    train_ds, val_ds, val_preview, n_train, n_val = datasets(
+        student_config, options, "none" if prepared else student_config.crop, report)
+    steps_per_epoch = n_train // student_config.batch_size
+
+    student = build_vae(student_config)
+    new_layers = transfer_weights(teacher, student)
+    distiller = Distiller(teacher.encoder, student)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        student_config.learning_rate, decay_steps=max(1, options.epochs * steps_per_epoch), alpha=0.05)
+    compile_for_training(distiller, schedule)
+    summary = {
+        "dataset": str(options.data), "train_images": n_train, "val_images": n_val, "crop": student_config.crop,
+        "backend": keras.backend.backend(), "batch_size": student_config.batch_size,
+        "distilled_from": str(teacher_weights), "teacher_config": teacher.config.to_dict(),
+        "teacher_images_seen": int(teacher_summary.get("images_seen", 0)),
+        "images_seen": int(teacher_summary.get("images_seen", 0)),
+    }
+    if options.verbose:
+        print(f"distilling {teacher_weights} into a new model on {n_train} images ({n_val} for validation); "
+              f"layers learnt from scratch: {', '.join(new_layers) or 'none'}")
+    saver = SaveStudent(student, options, summary, steps_per_epoch * student_config.batch_size)
+    try:
+        distiller.fit(train_ds, epochs=options.epochs, validation_data=val_ds, callbacks=[saver],
+                      verbose=options.verbose, shuffle=False)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {options.out} holds the student after its last finished epoch")
+        return summary
+    finally:
+        report.warn()
+    summary["teacher_val_psnr"] = round(val_psnr(teacher, val_preview), 3)
+    summary["val_psnr"] = round(val_psnr(student, val_preview), 3)
+    save_model_json(model_json_path(options.out), student_config, summary)
+    return summary
