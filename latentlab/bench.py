@@ -118,11 +118,11 @@ def bench_nearest(latent_dim: int, repeats: int, n: int = CELEBA_IMAGES) -> dict
     return {"nn_ms_200k": round(float(np.percentile(times, 50)), 2), "nn_latents": n}
 
 
-def bench_train(config, steps: int, warmup: int = 1) -> dict:
+def bench_train(config, steps: int, warmup: int = 2) -> dict:
     """Images per second of the VAE's compiled train step at `config` (optimizer as in training),
     on a fixed batch of synthetic images, after `warmup` steps (the first one compiles).
 
-    A 128 px step of batch 128 takes about 12 s on 2 cores, hence few steps by default."""
+    A 128 px step of batch 128 takes about 2.5 s on 2 cores, hence 10 steps by default."""
     from latentlab.model import build_vae
     from latentlab.training import compile_for_training
 
@@ -139,7 +139,7 @@ def bench_train(config, steps: int, warmup: int = 1) -> dict:
             "train_batch_size": config.batch_size}
 
 
-def run_bench(weights: str | Path = DEFAULT_WEIGHTS, repeats: int = 200, train_steps: int = 3,
+def run_bench(weights: str | Path = DEFAULT_WEIGHTS, repeats: int = 200, train_steps: int = 10,
               log: Callable[[str], None] = print) -> dict:
     """Every figure of `vae.py bench` for the model at `weights`, as one dict (KEYS plus context)."""
     import keras

@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="speed: decode, frame, encode, nearest search, training")
     bench.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     bench.add_argument("--repeats", type=int, default=200, help="timed decodes per figure")
-    bench.add_argument("--train-steps", type=int, default=3, help="timed training steps (after 1 warm-up step)")
+    bench.add_argument("--train-steps", type=int, default=10, help="timed training steps (after 2 warm-up steps)")
     bench.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")
 
     encode = commands.add_parser("encode", help="a photo's latent: detect and align the face, encode, nearest faces")
@@ -190,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_train(args) -> int:
     from latentlab import data as data_lib
 
+    if args.init_from and not args.init_from.is_file():
+        raise UserError(f"--init-from {args.init_from} not found")
     data_dir = args.data or DEFAULT_DATA
     if args.data is None and not DEFAULT_DATA.is_dir():
         raise UserError(f"no training data: {CELEBA_HINT}")

@@ -103,6 +103,9 @@ def run_cli(*args):
     (["sample", "--out", "x.png", "--weights", "/nonexistent/vae.weights.h5"], "not found"),
     (["train", "--data", "/nonexistent/folder"], "does not exist"),
     (["train", "--data", str(PROJECT_ROOT / "vae.py")], "is a file"),
+    (["distill", "--data", "/nonexistent/folder", "--out", "s.weights.h5", "--teacher", "/nonexistent/t.weights.h5"],
+     "not found"),
+    (["train", "--data", "/nonexistent/folder", "--init-from", "/nonexistent/vae.weights.h5"], "not found"),
 ])
 def test_user_mistakes_give_one_line_and_exit_2(args, message):
     result = run_cli(*args)
