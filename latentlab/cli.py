@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--beta-warmup", type=int, dest="beta_warmup_steps", help="steps to ramp the KL weight from 0")
     train.add_argument("--lr", type=float, dest="learning_rate")
     train.add_argument("--lr-schedule", choices=("cosine", "constant"), default="cosine")
+    train.add_argument("--lr-warmup", type=int, default=0, dest="lr_warmup_steps",
+                       help="cosine schedule: ramp the learning rate up from 0 over this many steps "
+                            "(keeps a fresh Adam from knocking an --init-from model off its minimum)")
     train.add_argument("--crop", choices=CROPS, help="default: celeba for 178x218 CelebA images, else center")
     train.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS, help="weights file (model.json goes beside it)")
     train.add_argument("--name", help="run name: logs and checkpoints go to runs/NAME")
@@ -208,7 +211,7 @@ def cmd_train(args) -> int:
     options = TrainOptions(
         data=data_dir, out=args.out, epochs=args.epochs, name=args.name, resume=args.resume,
         init_from=args.init_from, strategy=args.strategy, cache=not args.no_cache,
-        lr_schedule=args.lr_schedule, limit=args.limit, runs_dir=args.runs_dir,
+        lr_schedule=args.lr_schedule, lr_warmup_steps=args.lr_warmup_steps, limit=args.limit, runs_dir=args.runs_dir,
     )
     summary = train(config, options)
     print(json.dumps(summary))

@@ -32,7 +32,7 @@ class ModelConfig:
     `bottleneck_channels` before the dense layers to the latent. The decoder mirrors it with 4x4
     stride-2 transposed convolutions; its `decoder_head` is either "transpose" (the last one writes
     the RGB image directly) or "conv" (one more full-size layer, then a 3x3 convolution to RGB:
-    slower, no sharper). `batch_norm` puts BatchNormalization after every strided layer.
+    the first architecture, about twice as slow). `batch_norm` puts BatchNormalization after every strided layer.
     """
 
     image_size: int = 128

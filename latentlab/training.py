@@ -41,6 +41,7 @@ class TrainOptions:
     strategy: str = "default"
     cache: bool = True
     lr_schedule: str = "cosine"
+    lr_warmup_steps: int = 0
     limit: int | None = None
     verbose: int = 1
     runs_dir: Path = RUNS_DIR
@@ -221,6 +222,19 @@ def datasets(config: ModelConfig, options: TrainOptions, load_crop: str, report:
     return train, val, val_preview, n_train, n_val
 
 
+def learning_rate_schedule(config: ModelConfig, options: TrainOptions, steps_per_epoch: int):
+    """config.learning_rate, constant or cosine-decayed to 5 % over the run's steps, after a linear
+    warm-up from 0 over options.lr_warmup_steps steps."""
+    if options.lr_schedule != "cosine":
+        return config.learning_rate
+    total_steps = max(1, options.epochs * steps_per_epoch)
+    warmup = min(options.lr_warmup_steps, total_steps - 1)
+    if not warmup:
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=total_steps, alpha=0.05)
+    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total_steps - warmup, alpha=0.05,
+                                                  warmup_target=config.learning_rate, warmup_steps=warmup)
+
+
 def compile_for_training(model: keras.Model, learning_rate, strategy: str = "default") -> None:
     """Adam with gradient clipping, XLA-compiled (Keras leaves XLA off on CPU by default; it is
     about 5-10 % faster here), except under a tf.distribute strategy, which XLA does not support."""
@@ -255,11 +269,7 @@ def train(config: ModelConfig, options: TrainOptions) -> dict:
 
     with distribution_strategy(options.strategy):
         vae = build_vae(config)
-        learning_rate = config.learning_rate
-        if options.lr_schedule == "cosine":
-            learning_rate = keras.optimizers.schedules.CosineDecay(
-                config.learning_rate, decay_steps=max(1, options.epochs * steps_per_epoch), alpha=0.05)
-        compile_for_training(vae, learning_rate, options.strategy)
+        compile_for_training(vae, learning_rate_schedule(config, options, steps_per_epoch), options.strategy)
         vae.optimizer.build(vae.trainable_variables)
         if options.resume:
             load_weights_checked(vae, run_dir / "checkpoint.weights.h5")

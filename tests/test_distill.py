@@ -116,3 +116,18 @@ def test_distill_refuses_a_student_of_another_latent_size(trained_tiny, image_fo
     options = TrainOptions(data=image_folder, out=tmp_path / "s.weights.h5", runs_dir=tmp_path / "runs")
     with pytest.raises(UserError, match="latent size"):
         distill(trained_tiny, tiny_config(latent_dim=4), options)
+
+
+def test_learning_rate_warms_up_then_decays(tmp_path):
+    from latentlab.training import TrainOptions, learning_rate_schedule
+
+    config = tiny_config(learning_rate=2e-4)
+    options = TrainOptions(data=tmp_path, out=tmp_path / "w.weights.h5", epochs=4, lr_warmup_steps=20)
+    schedule = learning_rate_schedule(config, options, steps_per_epoch=25)
+    rates = [float(schedule(step)) for step in (0, 10, 20, 100)]
+    assert rates[0] == 0.0 and rates[1] == pytest.approx(1e-4) and rates[2] == pytest.approx(2e-4)
+    assert rates[3] == pytest.approx(0.05 * 2e-4, rel=1e-3)
+    no_warmup = learning_rate_schedule(config, TrainOptions(data=tmp_path, out=tmp_path, epochs=4), 25)
+    assert float(no_warmup(0)) == pytest.approx(2e-4)
+    constant = TrainOptions(data=tmp_path, out=tmp_path, lr_schedule="constant", lr_warmup_steps=5)
+    assert learning_rate_schedule(config, constant, 25) == 2e-4
