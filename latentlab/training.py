@@ -282,6 +282,8 @@ def train(config: ModelConfig, options: TrainOptions) -> dict:
         "images_seen": images_seen_before, "images_seen_before": images_seen_before,
         "initial_epoch": initial_epoch, "batch_size": config.batch_size, "config": config.to_dict(),
     }
+    if options.init_from:
+        summary["init_from"] = str(options.init_from)
     if resume_step >= steps_per_epoch:
         initial_epoch, resume_step = initial_epoch + 1, 0
     summary["resume_step"] = resume_step

@@ -107,6 +107,7 @@ def test_train_init_from_takes_the_architecture_from_its_model_json(trained_tiny
     config, summary = load_model_json(model_json_path(tuned))
     assert config.batch_norm and config.latent_dim == 8 and config.batch_size == 8
     assert summary["images_seen"] > load_model_json(model_json_path(student))[1]["images_seen"]
+    assert summary["init_from"] == str(student)
 
 
 def test_distill_refuses_a_student_of_another_latent_size(trained_tiny, image_folder, tmp_path):
