@@ -56,9 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--beta-warmup", type=int, dest="beta_warmup_steps", help="steps to ramp the KL weight from 0")
     train.add_argument("--lr", type=float, dest="learning_rate")
     train.add_argument("--lr-schedule", choices=("cosine", "constant"), default="cosine")
-    train.add_argument("--lr-warmup", type=int, default=0, dest="lr_warmup_steps",
-                       help="cosine schedule: ramp the learning rate up from 0 over this many steps "
-                            "(keeps a fresh Adam from knocking an --init-from model off its minimum)")
+    train.add_argument("--lr-warmup", type=int, dest="lr_warmup_steps",
+                       help="ramp the learning rate up from 0 over this many steps "
+                            "(default: a tenth of the run, at most 1000; 0: none)")
     train.add_argument("--crop", choices=CROPS, help="default: celeba for 178x218 CelebA images, else center")
     train.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS, help="weights file (model.json goes beside it)")
     train.add_argument("--name", help="run name: logs and checkpoints go to runs/NAME")

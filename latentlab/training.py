@@ -41,7 +41,7 @@ class TrainOptions:
     strategy: str = "default"
     cache: bool = True
     lr_schedule: str = "cosine"
-    lr_warmup_steps: int = 0
+    lr_warmup_steps: int | None = None
     limit: int | None = None
     verbose: int = 1
     runs_dir: Path = RUNS_DIR
@@ -223,15 +223,20 @@ def datasets(config: ModelConfig, options: TrainOptions, load_crop: str, report:
 
 
 def learning_rate_schedule(config: ModelConfig, options: TrainOptions, steps_per_epoch: int):
-    """config.learning_rate, constant or cosine-decayed to 5 % over the run's steps, after a linear
-    warm-up from 0 over options.lr_warmup_steps steps."""
-    if options.lr_schedule != "cosine":
-        return config.learning_rate
-    total_steps = max(1, options.epochs * steps_per_epoch)
-    warmup = min(options.lr_warmup_steps, total_steps - 1)
+    """A linear warm-up from 0 to config.learning_rate over options.lr_warmup_steps (default: a tenth
+    of the run, at most 1,000 steps), then the rate held ("constant") or cosine-decayed to 5 % by the
+    run's last step. Without BatchNorm, Adam's first full-size steps can kill a fresh model (the
+    decoder settles on the mean image) or knock a trained one off its minimum: the warm-up prevents both."""
+    total_steps = max(2, options.epochs * steps_per_epoch)
+    warmup = options.lr_warmup_steps
+    if warmup is None:
+        warmup = min(1000, total_steps // 10)
+    warmup = min(warmup, total_steps - 1)
+    alpha = 0.05 if options.lr_schedule == "cosine" else 1.0
     if not warmup:
-        return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=total_steps, alpha=0.05)
-    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total_steps - warmup, alpha=0.05,
+        return config.learning_rate if alpha == 1.0 else keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=total_steps, alpha=alpha)
+    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=total_steps - warmup, alpha=alpha,
                                                   warmup_target=config.learning_rate, warmup_steps=warmup)
 
 

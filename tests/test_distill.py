@@ -123,12 +123,15 @@ def test_learning_rate_warms_up_then_decays(tmp_path):
     from latentlab.training import TrainOptions, learning_rate_schedule
 
     config = tiny_config(learning_rate=2e-4)
-    options = TrainOptions(data=tmp_path, out=tmp_path / "w.weights.h5", epochs=4, lr_warmup_steps=20)
-    schedule = learning_rate_schedule(config, options, steps_per_epoch=25)
-    rates = [float(schedule(step)) for step in (0, 10, 20, 100)]
-    assert rates[0] == 0.0 and rates[1] == pytest.approx(1e-4) and rates[2] == pytest.approx(2e-4)
-    assert rates[3] == pytest.approx(0.05 * 2e-4, rel=1e-3)
-    no_warmup = learning_rate_schedule(config, TrainOptions(data=tmp_path, out=tmp_path, epochs=4), 25)
-    assert float(no_warmup(0)) == pytest.approx(2e-4)
-    constant = TrainOptions(data=tmp_path, out=tmp_path, lr_schedule="constant", lr_warmup_steps=5)
-    assert learning_rate_schedule(config, constant, 25) == 2e-4
+
+    def rates(steps, **options):
+        schedule = learning_rate_schedule(config, TrainOptions(data=tmp_path, out=tmp_path, epochs=4, **options), 25)
+        return [float(schedule(step)) if callable(schedule) else schedule for step in steps]
+
+    warm = rates((0, 10, 20, 100), lr_warmup_steps=20)
+    assert warm[0] == 0.0 and warm[1] == pytest.approx(1e-4) and warm[2] == pytest.approx(2e-4)
+    assert warm[3] == pytest.approx(0.05 * 2e-4, rel=1e-3)
+    assert rates((0, 5, 10), lr_warmup_steps=None) == pytest.approx([0.0, 1e-4, 2e-4])  # a tenth of 100 steps
+    assert rates((0, 100), lr_warmup_steps=0) == pytest.approx([2e-4, 1e-5])
+    assert rates((0, 5, 10, 100), lr_schedule="constant", lr_warmup_steps=10) == pytest.approx([0, 1e-4, 2e-4, 2e-4])
+    assert rates((0, 100), lr_schedule="constant", lr_warmup_steps=0) == [2e-4, 2e-4]
