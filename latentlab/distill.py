@@ -15,7 +15,7 @@ import numpy as np
 from keras import ops
 
 from latentlab import data as data_lib
-from latentlab.config import ModelConfig, save_model_json, model_json_path
+from latentlab.config import ModelConfig, model_json_path, save_model_json
 from latentlab.errors import UserError
 from latentlab.imaging import to_float
 from latentlab.metrics import mse_per_image, psnr
