@@ -242,7 +242,7 @@ def learning_rate_schedule(config: ModelConfig, options: TrainOptions, steps_per
 
 def compile_for_training(model: keras.Model, learning_rate, strategy: str = "default") -> None:
     """Adam with gradient clipping, XLA-compiled (Keras leaves XLA off on CPU by default; it is
-    about 5-10 % faster here), except under a tf.distribute strategy, which XLA does not support."""
+    4-11 % faster here), except under a tf.distribute strategy, which XLA does not support."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=100.0),
                   jit_compile=strategy == "default")
 
