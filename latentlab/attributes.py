@@ -14,6 +14,7 @@ leaves their scores unchanged. No Qt here.
 from __future__ import annotations
 
 import io
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -24,6 +25,10 @@ from latentlab.config import DATA_DIR, atomic_write_bytes
 from latentlab.errors import UserError
 
 DEFAULT_ATTRIBUTES = DATA_DIR / "attributes.npz"
+REBUILD_HINT = (
+    "to build it, run `python vae.py index --data DIR --attributes list_attr_celeba.txt` (writes data/latents.npz "
+    "and data/attributes.npz), or `python vae.py attributes` when data/latents.npz already holds the labels"
+)
 METHODS = ("logistic", "mean_diff")
 L2 = 1e-3
 VAL_FRACTION = 0.1
@@ -184,8 +189,9 @@ class AttributeDirections:
         return np.asarray(z, np.float32) @ self.directions.T
 
     def standardized_scores(self, z: np.ndarray) -> np.ndarray:
-        """(scores - dataset mean) / dataset std: 0 is an average face, +-2 unusual."""
-        return (self.scores(z) - self.score_mean) / self.score_std
+        """(scores - dataset mean) / dataset std: 0 is an average face, +-2 unusual (float64)."""
+        scores = np.asarray(z, np.float64) @ self.directions.T.astype(np.float64)
+        return (scores - self.score_mean) / self.score_std
 
     def direction(self, name: str, hold: Iterable[str] = ()) -> np.ndarray:
         """The unit direction of `name`, made orthogonal to the directions of the `hold` attributes."""
@@ -219,12 +225,13 @@ class AttributeDirections:
         return Path(path)
 
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_ATTRIBUTES, weights_sha: str | None = None) -> "AttributeDirections":
-        """Read a file written by `save`; UserError when missing, malformed or made for other weights."""
+    def load(cls, path: str | Path = DEFAULT_ATTRIBUTES, weights_sha: str | None = None,
+             latent_dim: int | None = None) -> "AttributeDirections":
+        """Read a file written by `save`; UserError (saying how to rebuild it) when missing, malformed, of another
+        latent size (`latent_dim` given) or made for other weights (`weights_sha` given)."""
         path = Path(path)
         if not path.is_file():
-            raise UserError(f"{path} not found: compute attribute directions with "
-                            "`python vae.py attributes --latents data/latents.npz`")
+            raise UserError(f"{path} not found; {REBUILD_HINT}")
         try:
             with np.load(path, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
@@ -236,12 +243,40 @@ class AttributeDirections:
                 val_auc=arrays.get("val_auc"),
                 extra={k: v for k, v in arrays.items() if k not in core and k != "val_auc"},
             )
-        except (OSError, ValueError, KeyError, EOFError):
-            raise UserError(f"{path} is not an attribute-directions file: compute it again with `python vae.py attributes`") from None
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            raise UserError(f"{path} is not an attribute-directions file; {REBUILD_HINT}") from None
+        if loaded.directions.ndim != 2 or (latent_dim is not None and loaded.latent_dim != latent_dim):
+            raise UserError(f"{path} holds {loaded.directions.shape[-1]}-dimensional directions but the model's latent "
+                            f"size is {latent_dim}; {REBUILD_HINT}")
         if weights_sha and loaded.weights_sha and loaded.weights_sha != weights_sha:
-            raise UserError(f"{path} was computed for other weights ({loaded.weights_sha}, these are {weights_sha}): "
-                            "recompute it with `python vae.py attributes` after `python vae.py index`")
+            raise UserError(f"{path} was computed for other weights ({loaded.weights_sha}, these are {weights_sha}); "
+                            f"{REBUILD_HINT}")
         return loaded
+
+    def move_to_score(self, z: np.ndarray, index: int, target: float, held: Iterable[int] = ()) -> np.ndarray:
+        """`z` moved so that its standardised score on attribute `index` equals `target`.
+
+        Without held attributes the move is along the unit direction d: z += (target_raw - z.d) d. With held
+        attributes it is along d_c, d made orthogonal to their directions, scaled by 1 / (d_c . d) so the score
+        still lands on the target while every held score stays unchanged. UserError when d lies in their span.
+        """
+        d = self.directions[index].astype(np.float64)
+        z64 = np.asarray(z, np.float64)
+        target_raw = float(self.score_mean[index]) + float(target) * float(self.score_std[index])
+        others = [i for i in held if i != index]
+        step = conditional_direction(d, self.directions[others]).astype(np.float64) if others else d
+        gain = float(step @ d)
+        return (z64 + (target_raw - float(z64 @ d)) / gain * step).astype(np.float32)
+
+
+def open_attributes(path: str | Path, latent_dim: int, weights_sha: str | None = None
+                    ) -> tuple[AttributeDirections | None, str]:
+    """(directions, "") from an attributes.npz made for this model, else (None, a note saying why and how to
+    rebuild it), for callers that carry on without attributes (the window)."""
+    try:
+        return AttributeDirections.load(path, weights_sha, latent_dim), ""
+    except UserError as exc:
+        return None, f"Attributes off: {exc}."
 
 
 def fit_directions(z: np.ndarray, labels: np.ndarray, names: Sequence[str], train: np.ndarray, val: np.ndarray,

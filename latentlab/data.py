@@ -98,6 +98,13 @@ def crop_box(width: int, height: int, crop: str) -> tuple[int, int, int, int]:
     return (left, top, left + side, top + side)
 
 
+def dataset_original(path: str | os.PathLike, crop: str) -> np.ndarray:
+    """A dataset photo cropped as the model saw it (RGB uint8, before the resize); UnreadableImage / OSError."""
+    rgb = open_image(path)
+    left, top, right, bottom = crop_box(rgb.shape[1], rgb.shape[0], crop)
+    return rgb[top:bottom, left:right].copy()
+
+
 def preprocess(rgb: np.ndarray, size: int, crop: str) -> np.ndarray:
     """RGB uint8 (H, W, 3) -> cropped, anti-aliased resize to (size, size, 3) uint8."""
     image = Image.fromarray(rgb)

@@ -16,6 +16,9 @@ import numpy as np
 
 from latentlab.errors import UserError
 
+NPY_MAGIC = b"\x93NUMPY"
+LATENT_LIMIT = 100.0  # largest |value| a latent file may hold: far outside any face, far from float overflow
+
 MODES = ("pca", "raw")
 INTERPOLATIONS = ("linear", "spherical")
 TRUNCATION = 3.0  # random draws keep every coordinate within TRUNCATION * range
@@ -234,24 +237,35 @@ def principal_axes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def load_latent_file(path: str | os.PathLike, latent_dim: int) -> np.ndarray:
-    """A latent saved as .npy: shape (D,) or (1, D), finite; UserError saying what is wrong otherwise."""
+    """A latent saved as .npy: shape (D,) or (1, D) of real numbers within +-LATENT_LIMIT; UserError saying what is
+    wrong otherwise."""
     path = Path(path)
     if path.suffix.lower() != ".npy":
         raise UserError(f"{path.name} is not a .npy file: latents are saved and loaded as NumPy .npy files")
     if not path.is_file():
         raise UserError(f"{path} not found")
     try:
-        z = np.load(path, allow_pickle=False)
+        with open(path, "rb") as file:
+            is_npy = file.read(len(NPY_MAGIC)) == NPY_MAGIC
+        z = np.load(path, allow_pickle=False) if is_npy else None
     except (OSError, ValueError, EOFError) as exc:
         raise UserError(f"{path.name} is not a readable .npy file ({exc})") from None
-    if not np.issubdtype(z.dtype, np.number) or z.size != latent_dim or z.ndim > 2 or (z.ndim == 2 and z.shape[0] != 1):
+    if z is None:
+        raise UserError(f"{path.name} is not a NumPy .npy file (no .npy header): save latents with Save Latent "
+                        "or numpy.save")
+    if not np.issubdtype(z.dtype, np.integer) and not np.issubdtype(z.dtype, np.floating):
+        raise UserError(f"{path.name} holds {z.dtype} values: a latent is real numbers (float or int)")
+    if z.size != latent_dim or z.ndim > 2 or (z.ndim == 2 and z.shape[0] != 1):
         raise UserError(
             f"{path.name} holds an array of shape {z.shape} ({z.dtype}), but this model's latent is {latent_dim} numbers"
         )
-    z = z.reshape(latent_dim).astype(np.float32)
+    z = z.reshape(latent_dim).astype(np.float64)
     if not np.isfinite(z).all():
         raise UserError(f"{path.name} contains NaN or infinite values")
-    return z
+    if np.abs(z).max() > LATENT_LIMIT:
+        raise UserError(f"{path.name} holds values up to {np.abs(z).max():.3g}: a latent must lie within "
+                        f"+-{LATENT_LIMIT:g} (dataset latents lie within about +-5)")
+    return z.astype(np.float32)
 
 
 def save_latent_file(path: str | os.PathLike, z: np.ndarray) -> Path:

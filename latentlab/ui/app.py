@@ -75,8 +75,7 @@ def load_latent_space(weights: Path, latent_dim: int, sha: str | None = None):
 def load_attributes(weights: Path, latent_dim: int, sha: str | None = None):
     """(AttributeDirections, "") from attributes.npz beside the weights (else data/attributes.npz) when it was
     computed for these weights, else (None, a note saying why and how to build it)."""
-    from latentlab.attributes import DEFAULT_ATTRIBUTES
-    from latentlab.ui.attributes_panel import open_attributes
+    from latentlab.attributes import DEFAULT_ATTRIBUTES, open_attributes
 
     path = beside_weights(weights, "attributes.npz", DEFAULT_ATTRIBUTES)
     return open_attributes(path, latent_dim, sha or weights_fingerprint(weights))

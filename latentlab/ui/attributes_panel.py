@@ -5,51 +5,25 @@ shown in dataset standard deviations from the dataset mean (0 is an average face
 Dragging asks for a target score; the panel computes the latent whose projection equals it,
 moving along the direction (or, when other attributes are held, along its part orthogonal to
 theirs, so that their scores stay exactly where they are) and emits it. The window owns the
-latent: `show_latent` syncs every row with signals blocked, so nothing echoes back.
+latent: `show_latent` syncs the rows in view (VisibleRows) with signals blocked, so nothing echoes back.
 """
 
 from __future__ import annotations
 
-import zipfile
-from pathlib import Path
-
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSlider, QStyle,
     QVBoxLayout, QWidget,
 )
 
-from latentlab.attributes import AttributeDirections, conditional_direction
+from latentlab.attributes import REBUILD_HINT, AttributeDirections
 from latentlab.errors import UserError
+from latentlab.ui.visible_rows import VisibleRows
 
 RANGE = 3.0  # each slider spans -RANGE .. +RANGE dataset standard deviations of the score
 STEPS = 300  # slider ticks on each side of zero (0.01 standard deviation per tick)
-REBUILD_HINT = (
-    "to build it, run `python vae.py index --data DIR --attributes list_attr_celeba.txt` (writes data/latents.npz "
-    "and data/attributes.npz), or `python vae.py attributes` when data/latents.npz already holds the labels"
-)
 ERROR_STYLE = "color: #c0392b;"
-
-
-def open_attributes(path: str | Path, latent_dim: int, weights_sha: str | None = None
-                    ) -> tuple[AttributeDirections | None, str]:
-    """(directions, "") from an attributes.npz made for this model, else (None, a note saying why and how to
-    rebuild it): missing, unreadable, another latent size, or other weights (`weights_sha` given)."""
-    path = Path(path)
-    if not path.is_file():
-        return None, f"Attributes off: {path} not found; {REBUILD_HINT}."
-    try:
-        directions = AttributeDirections.load(path)
-    except (UserError, zipfile.BadZipFile):
-        return None, f"Attributes off: {path} is not an attribute-directions file; {REBUILD_HINT}."
-    if directions.directions.ndim != 2 or directions.latent_dim != latent_dim:
-        return None, (f"Attributes off: {path} holds {directions.latent_dim}-dimensional directions but the model's "
-                      f"latent size is {latent_dim}; {REBUILD_HINT}.")
-    if weights_sha and directions.weights_sha and directions.weights_sha != weights_sha:
-        return None, (f"Attributes off: {path} was computed for other weights ({directions.weights_sha}, these are "
-                      f"{weights_sha}); {REBUILD_HINT}.")
-    return directions, ""
 
 
 def display_name(name: str) -> str:
@@ -57,27 +31,15 @@ def display_name(name: str) -> str:
     return name.replace("_", " ")
 
 
+def slider_positions(scores: np.ndarray) -> np.ndarray:
+    """Slider positions (ints) of standardised scores, clipped to the slider's range."""
+    return np.rint(np.clip(np.asarray(scores) / RANGE, -1.0, 1.0) * STEPS).astype(int)
+
+
 def score_text(value: float) -> str:
     """'+1.23' / '-0.45'; never '-0.00'."""
     text = f"{value:+.2f}"
     return "+0.00" if text == "-0.00" else text
-
-
-def move_to_score(z: np.ndarray, directions: AttributeDirections, index: int, target: float,
-                  held: list[int] | tuple[int, ...] = ()) -> np.ndarray:
-    """`z` moved so that its standardised score on attribute `index` equals `target`.
-
-    Without held attributes the move is along the unit direction d: z += (target_raw - z.d) d. With held
-    attributes it is along d_c, d made orthogonal to their directions, scaled by 1 / (d_c . d) so the score
-    still lands on the target while every held score stays unchanged. UserError when d lies in their span.
-    """
-    d = directions.directions[index].astype(np.float64)
-    z64 = np.asarray(z, np.float64)
-    target_raw = float(directions.score_mean[index]) + float(target) * float(directions.score_std[index])
-    others = [i for i in held if i != index]
-    step = conditional_direction(d, directions.directions[others]).astype(np.float64) if others else d
-    gain = float(step @ d)
-    return (z64 + (target_raw - float(z64 @ d)) / gain * step).astype(np.float32)
 
 
 class AttributesPanel(QWidget):
@@ -94,8 +56,6 @@ class AttributesPanel(QWidget):
         self.directions = directions
         self.names: list[str] = list(directions.names) if directions is not None else []
         self._z: np.ndarray | None = None
-        self._scores = np.zeros(len(self.names))
-        self._shown_texts = [""] * len(self.names)
 
         self.note_label = QLabel(note)
         self.note_label.setWordWrap(True)
@@ -142,6 +102,7 @@ class AttributesPanel(QWidget):
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scrollbar = self.scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         self.scroll.setMinimumWidth(rows.minimumSizeHint().width() + scrollbar + 2 * self.scroll.frameWidth())
+        self.rows = VisibleRows(self.scroll, self.sliders, self.score_labels, slider_positions, score_text)
 
         self.content = QWidget()
         content_layout = QVBoxLayout(self.content)
@@ -213,42 +174,35 @@ class AttributesPanel(QWidget):
 
     def scores(self) -> np.ndarray:
         """The current face's standardised scores (A,), as last shown."""
-        return self._scores.copy()
+        return self.rows.values
 
     def value_of(self, name: str) -> float:
-        """The target score the slider of `name` stands for."""
-        return self.sliders[self.index(name)].value() / STEPS * RANGE
+        """The target score the slider of `name` stands for (in view or not)."""
+        return self.rows.position(self.index(name)) / STEPS * RANGE
 
     def set_target(self, name: str, value: float) -> None:
         """Move the slider of `name` as a user would (emits `latent_edited`)."""
-        self.sliders[self.index(name)].setValue(int(round(np.clip(value / RANGE, -1.0, 1.0) * STEPS)))
+        index = self.index(name)
+        position = int(slider_positions(value))
+        if self.sliders[index].value() == position:  # a row out of view may not show its position yet
+            self._on_slider_moved(index, position)
+        else:
+            self.sliders[index].setValue(position)
 
     # ------------------------------------------------------------------------------ syncing
 
     @Slot(object)
     def show_latent(self, z: np.ndarray) -> None:
-        """Show the scores of latent `z`; sliders move without emitting (only changed rows are touched)."""
+        """Show the scores of latent `z`; the rows in view move (without emitting) now, the others when shown."""
         self._z = np.asarray(z, np.float32).copy()
-        if self.directions is None:
-            return
-        d = self.directions
-        self._scores = (self._z.astype(np.float64) @ d.directions.T.astype(np.float64) - d.score_mean) / d.score_std
-        positions = np.rint(np.clip(self._scores / RANGE, -1.0, 1.0) * STEPS).astype(int).tolist()
-        for i, (position, value) in enumerate(zip(positions, self._scores.tolist())):
-            slider = self.sliders[i]
-            if slider.value() != position:
-                with QSignalBlocker(slider):
-                    slider.setValue(position)
-            text = score_text(value)
-            if self._shown_texts[i] != text:
-                self.score_labels[i].setText(text)
-                self._shown_texts[i] = text
+        if self.directions is not None:
+            self.rows.set_values(self.directions.standardized_scores(self._z))
 
     def _on_slider_moved(self, index: int, position: int) -> None:
         if self._z is None or self.directions is None:
             return
         try:
-            z = move_to_score(self._z, self.directions, index, position / STEPS * RANGE, self.held())
+            z = self.directions.move_to_score(self._z, index, position / STEPS * RANGE, self.held())
         except UserError as exc:
             self.show_message(f"{display_name(self.names[index])}: {exc}")
             self.show_latent(self._z)
@@ -264,8 +218,9 @@ class AttributesPanel(QWidget):
     def release_holds(self) -> None:
         """Untick every hold."""
         for check in self.hold_checks:
-            with QSignalBlocker(check):
-                check.setChecked(False)
+            check.blockSignals(True)
+            check.setChecked(False)
+            check.blockSignals(False)
         self._update_hold_controls()
 
     def _update_hold_controls(self) -> None:
@@ -279,13 +234,15 @@ class AttributesPanel(QWidget):
     def apply_filter(self, text: str) -> None:
         """Show only attributes whose name contains `text` (case-insensitive; '_' and ' ' alike)."""
         needle = text.strip().lower().replace("_", " ")
-        shown = 0
+        shown = []
         for i, name in enumerate(self.names):
             visible = needle in display_name(name).lower()
-            shown += visible
+            if visible:
+                shown.append(i)
             for widget in (self.hold_checks[i], self.name_labels[i], self.sliders[i], self.score_labels[i]):
                 widget.setHidden(not visible)
-        self.count_label.setText(f"{shown} of {len(self.names)} attributes" if self.names else "")
+        self.count_label.setText(f"{len(shown)} of {len(self.names)} attributes" if self.names else "")
+        self.rows.set_rows(shown)
 
     def visible_names(self) -> list[str]:
         return [name for name, label in zip(self.names, self.name_labels) if not label.isHidden()]

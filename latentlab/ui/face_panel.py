@@ -39,31 +39,27 @@ class FacePanel(QWidget):
     """Camera chooser, Start / Stop, live preview, Capture (Space), Open photo... and drag-and-drop;
     shows the aligned input, its reconstruction and the nearest dataset faces (clickable).
 
-    `latents` is the window's LatentSpace, or a z_mean array (N, D) with `names`, or None (no
-    neighbours). `frame_source_factory(camera_index)` opens a FrameSource (default: OpenCVCamera);
+    `space` is the window's LatentSpace, or None (no neighbours). `frame_source_factory(camera_index)` opens a FrameSource (default: OpenCVCamera);
     `cameras` lists the choices, or is a callable returning them (default: list_cameras, asked again by
     the refresh button).
     """
 
-    latent_chosen = Signal(object, str)  # z (D,) float32, a source like "webcam" or "dataset #12 (000013.jpg)"
+    # z (D,) float32, a source like "webcam" or "dataset #12 (000013.jpg)", the photo to show beside it (or None)
+    # and its caption
+    latent_chosen = Signal(object, str, object, str)
 
-    def __init__(self, codec: Codec, latents: LatentSpace | np.ndarray | None, names: Sequence[str] | None = None,
-                 data_dir: str | Path | None = None,
+    def __init__(self, codec: Codec, space: LatentSpace | None, data_dir: str | Path | None = None,
                  frame_source_factory: Callable[[int], FrameSource] | None = None,
                  cameras: Sequence[CameraInfo] | Callable[[], Sequence[CameraInfo]] | None = None,
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.codec = codec
-        if isinstance(latents, LatentSpace) or latents is None:
-            self.space = latents
-        else:
-            self.space = LatentSpace(codec.latent_dim, latents, names)
+        self.space = space
         self.data_dir = Path(data_dir) if data_dir else None
         self._open_camera = frame_source_factory or OpenCVCamera
         self._camera: CameraWorker | None = None
         self._camera_name = ""
         self.last_match: FaceMatch | None = None
-        self.chosen_original: tuple[np.ndarray | None, str] = (None, "")
         self._neighbours: list[Neighbour] = []
         self._busy = False
 
@@ -107,6 +103,7 @@ class FacePanel(QWidget):
         self.capture_button.clicked.connect(self.capture)
         self.capture_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         self.capture_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        self.capture_shortcut.setWhatsThis("Capture (Your face, camera on)")
         self.capture_shortcut.setEnabled(False)
         self.capture_shortcut.activated.connect(self.capture)
         self.open_button = QPushButton("Open photo…")
@@ -325,8 +322,7 @@ class FacePanel(QWidget):
         self._show_neighbours(match.neighbours)
         how = "aligned face" if encoded.aligned is not None else "whole image"
         self.show_message(f"{match.source}: {how} encoded in {match.milliseconds:.0f} ms; it is now the current latent.")
-        self.chosen_original = (encoded.model_input, f"Input · {match.source}")
-        self.latent_chosen.emit(encoded.z.copy(), match.source)
+        self.latent_chosen.emit(encoded.z.copy(), match.source, encoded.model_input, f"Input · {match.source}")
 
     @Slot(str)
     def _on_no_face(self, source: str) -> None:
@@ -365,8 +361,9 @@ class FacePanel(QWidget):
         if self.space is None or not 0 <= rank < len(self._neighbours):
             return
         neighbour = self._neighbours[rank]
-        self.chosen_original = (neighbour.original, f"Original · {neighbour.name}" if neighbour.original is not None else "")
-        self.latent_chosen.emit(self.space.latent(neighbour.index), f"dataset #{neighbour.index} ({neighbour.name})")
+        caption = f"Original · {neighbour.name}" if neighbour.original is not None else ""
+        self.latent_chosen.emit(self.space.latent(neighbour.index), f"dataset #{neighbour.index} ({neighbour.name})",
+                                neighbour.original, caption)
 
     # ------------------------------------------------------------------------------------ misc
 

@@ -15,7 +15,7 @@ from PIL import Image
 from PySide6.QtCore import QObject, Signal
 
 from latentlab.codec import Codec
-from latentlab.data import UnreadableImage, crop_box, open_image
+from latentlab.data import UnreadableImage, dataset_original, open_image
 from latentlab.errors import UserError
 from latentlab.faces import EncodedPhoto, NoFaceFound, encode_photo
 from latentlab.imaging import to_uint8
@@ -54,16 +54,14 @@ def thumbnail(rgb: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
     return np.asarray(Image.fromarray(to_uint8(rgb)).resize((size, size), Image.Resampling.LANCZOS))
 
 
-def dataset_original(data_dir: Path | None, name: str, crop: str) -> np.ndarray | None:
-    """The dataset photo `name` cropped like the model saw it, or None when it cannot be read."""
+def original_thumbnail(data_dir: Path | None, name: str, crop: str) -> np.ndarray | None:
+    """A thumbnail of dataset photo `name` cropped like the model saw it, or None when it cannot be read."""
     if data_dir is None:
         return None
     try:
-        rgb = open_image(Path(data_dir) / name)
+        return thumbnail(dataset_original(Path(data_dir) / name, crop))
     except (UnreadableImage, OSError):
         return None
-    left, top, right, bottom = crop_box(rgb.shape[1], rgb.shape[0], crop)
-    return rgb[top:bottom, left:right]
 
 
 def match_face(codec: Codec, space: LatentSpace | None, rgb: np.ndarray, source: str, align: bool,
@@ -80,9 +78,8 @@ def match_face(codec: Codec, space: LatentSpace | None, rgb: np.ndarray, source:
         crop = space.crop or codec.config.crop
         for index, distance, image in zip(indices, distances, images[1:]):
             name = space.names[int(index)]
-            original = dataset_original(data_dir, name, crop)
             neighbours.append(Neighbour(int(index), name, float(distance), thumbnail(image),
-                                        None if original is None else thumbnail(original)))
+                                        original_thumbnail(data_dir, name, crop)))
     else:
         reconstruction = to_uint8(codec.decode(encoded.z))
     return FaceMatch(source, encoded, reconstruction, neighbours, (time.perf_counter() - started) * 1000.0)

@@ -1,6 +1,8 @@
 """DatasetIndexer: pick a dataset image by number (0 .. N-1), step through it, or jump at random.
 
-Typed text that is not an index in range is refused with a hint beside the box, never a crash.
+Typed text that is not an index in range is refused with a hint beside the box, never a crash; Enter on
+the number already shown shows that image again. The box is blank ("–") while the face is not a dataset
+image; Previous / Next then go on from the last one shown.
 """
 
 from __future__ import annotations
@@ -12,18 +14,37 @@ from PySide6.QtWidgets import (
 )
 
 
+NO_IMAGE = -1  # the spin box's special value: the face is not a dataset image
+NO_IMAGE_TEXT = "–"
+
+
 class IndexSpinBox(QSpinBox):
     """A spin box that lets any text be typed and reports what it had to refuse (`refused`)."""
 
     refused = Signal(str)
+    reentered = Signal(int)  # Enter on the value already shown (valueChanged stays silent then)
+
+    def __init__(self):
+        super().__init__()
+        self._refused = False
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() not in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            super().keyPressEvent(event)
+            return
+        before, self._refused = self.value(), False
+        super().keyPressEvent(event)
+        if self.value() == before and not self._refused and before != NO_IMAGE:
+            self.reentered.emit(before)
 
     def validate(self, text: str, position: int):
         state, text, position = super().validate(text, position)
-        if state != QValidator.State.Acceptable:
+        if state != QValidator.State.Acceptable or text.strip() == str(NO_IMAGE):
             state = QValidator.State.Intermediate
         return state, text, position
 
     def fixup(self, text: str) -> str:
+        self._refused = True
         self.refused.emit(text)
         return text
 
@@ -53,12 +74,16 @@ class DatasetIndexer(QWidget):
     def __init__(self, names: list[str], note: str = "", parent: QWidget | None = None):
         super().__init__(parent)
         self._names = list(names)
+        self.last_index = 0
+        self._shown: int | None = 0
         self.spin = IndexSpinBox()
         self.spin.setKeyboardTracking(False)
-        self.spin.setRange(0, max(len(self._names) - 1, 0))
+        self.spin.setRange(NO_IMAGE, max(len(self._names) - 1, 0))
+        self.spin.setSpecialValueText(NO_IMAGE_TEXT)
         self.spin.setAccelerated(True)
         self.spin.setToolTip(f"Dataset image number, 0 to {max(len(self._names) - 1, 0):,} (Enter to show)")
         self.spin.valueChanged.connect(self._on_spin_changed)
+        self.spin.reentered.connect(self.choose)
         self.spin.refused.connect(self._on_refused_text)
         self.count_label = QLabel(f"of {len(self._names):,}")
         self.name_label = QLabel("—")
@@ -105,19 +130,30 @@ class DatasetIndexer(QWidget):
         return len(self._names)
 
     @property
-    def index(self) -> int:
-        return self.spin.value()
+    def index(self) -> int | None:
+        """The dataset image shown, or None when the face is not one."""
+        value = self.spin.value()
+        return None if value == NO_IMAGE else value
 
     def hint(self) -> str:
         return self.hint_label.text() if not self.hint_label.isHidden() else ""
 
-    def show_index(self, index: int) -> None:
-        """Reflect `index` (chosen elsewhere) without emitting index_chosen."""
+    def show_index(self, index: int | None) -> None:
+        """Reflect dataset image `index` (None: the face is not a dataset image) without emitting index_chosen."""
+        if index == self._shown and index == self.index:
+            return
+        self._shown = index
+        if index is not None:
+            self.last_index = index
         self.spin.blockSignals(True)
-        self.spin.setValue(index)
+        self.spin.setValue(NO_IMAGE if index is None else index)
         self.spin.blockSignals(False)
-        self.name_label.setText(self._names[index])
-        self.hint_label.hide()
+        self.name_label.setText("—" if index is None else self._names[index])
+        self._clear_hint()
+
+    def _clear_hint(self) -> None:
+        if not self.hint_label.isHidden():
+            self.hint_label.hide()
 
     def submit_text(self, text: str) -> bool:
         """Choose the image that `text` names; refuse anything else with a hint. True when accepted."""
@@ -134,17 +170,18 @@ class DatasetIndexer(QWidget):
     def choose(self, index: int) -> None:
         """Select `index` (already validated) and emit index_chosen."""
         self.show_index(index)
+        self._clear_hint()
         self.index_chosen.emit(index)
 
     @Slot()
     def previous(self) -> None:
         if self._names:
-            self.choose((self.index - 1) % self.count)
+            self.choose((self.last_index - 1) % self.count)
 
     @Slot()
     def next(self) -> None:
         if self._names:
-            self.choose((self.index + 1) % self.count)
+            self.choose((self.last_index + 1) % self.count)
 
     def _show_hint(self, hint: str) -> None:
         self.hint_label.setText(hint)
@@ -153,7 +190,8 @@ class DatasetIndexer(QWidget):
 
     @Slot(int)
     def _on_spin_changed(self, index: int) -> None:
-        self.choose(index)
+        if index != NO_IMAGE:
+            self.choose(index)
 
     @Slot(str)
     def _on_refused_text(self, text: str) -> None:

@@ -17,18 +17,13 @@ from PySide6.QtWidgets import (
     QToolButton, QVBoxLayout, QWidget,
 )
 
+from latentlab.animation import pingpong
 from latentlab.latent_space import INTERPOLATIONS, LatentSpace
 from latentlab.ui.image_view import to_qimage
 
 T_STEPS = 1000
 FRAME_INTERVAL_MS = 33
 THUMBNAIL = 48
-
-
-def pingpong(phase: float) -> float:
-    """t for a phase in [0, 1): 0 -> 1 over the first half, back to 0 over the second."""
-    phase = phase % 1.0
-    return 1.0 - abs(1.0 - 2.0 * phase)
 
 
 class InterpolationPanel(QWidget):
@@ -142,18 +137,30 @@ class InterpolationPanel(QWidget):
         z = self._endpoints[which]
         return None if z is None else z.copy()
 
-    def set_endpoint(self, which: str, z: np.ndarray, description: str, image: np.ndarray | None = None) -> None:
-        """Store endpoint 'A' or 'B', with a caption and an optional thumbnail of its face."""
+    def set_endpoint(self, which: str, z: np.ndarray, description: str, image: np.ndarray | None = None,
+                     current: bool = True) -> None:
+        """Store endpoint 'A' or 'B', with a caption and an optional thumbnail of its face (`set_thumbnail` can add
+        it later). `current`: the endpoint is the face on screen, so t moves (silently) to 0 for A or 1 for B."""
         self._endpoints[which] = np.asarray(z, np.float32).copy()
         self.endpoint_labels[which].setText(description)
         self.endpoint_labels[which].setToolTip(description)
         self.endpoint_labels[which].setStyleSheet("")
+        self.thumbnails[which].clear()
         if image is not None:
-            pixmap = QPixmap.fromImage(to_qimage(image)).scaled(
-                QSize(THUMBNAIL, THUMBNAIL), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-            )
-            self.thumbnails[which].setPixmap(pixmap)
+            self.set_thumbnail(which, image)
+        if current:
+            self.t_slider.blockSignals(True)
+            self.t_slider.setValue(0 if which == "A" else T_STEPS)
+            self.t_slider.blockSignals(False)
+            self.t_label.setText(f"t = {self.t:.2f}")
         self._update_enabled()
+
+    def set_thumbnail(self, which: str, image: np.ndarray) -> None:
+        """Show `image` (uint8 RGB) as the thumbnail of endpoint 'A' or 'B'."""
+        pixmap = QPixmap.fromImage(to_qimage(image)).scaled(
+            QSize(THUMBNAIL, THUMBNAIL), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+        self.thumbnails[which].setPixmap(pixmap)
 
     def blend(self, t: float | None = None) -> np.ndarray:
         """The latent at t (default: the slider's t) between A and B with the chosen method."""
@@ -208,4 +215,4 @@ class InterpolationPanel(QWidget):
         now = time.perf_counter()
         self._phase = (self._phase + (now - self._last_tick) / self.duration_box.value()) % 1.0
         self._last_tick = now
-        self.set_t(pingpong(self._phase))
+        self.set_t(float(pingpong(self._phase)))

@@ -10,61 +10,46 @@ thread (latest wins), so dragging never queues stale frames or freezes the windo
 
 from __future__ import annotations
 
-import re
 import time
 from collections import deque
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence, QPalette, QUndoStack
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
-    QApplication, QDockWidget, QDoubleSpinBox, QFileDialog, QFrame, QGridLayout, QGroupBox, QHBoxLayout,
-    QInputDialog, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter,
-    QTabWidget, QVBoxLayout, QWidget,
+    QDockWidget, QDoubleSpinBox, QFileDialog, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
+    QMainWindow, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from latentlab.animation import pingpong_ts, transition_latents, upscale, write_animation
 from latentlab.attributes import AttributeDirections
 from latentlab.camera import CameraInfo, FrameSource
 from latentlab.codec import Codec
-from latentlab.data import UnreadableImage, crop_box, open_image
+from latentlab.data import UnreadableImage, dataset_original
 from latentlab.errors import UserError
-from latentlab.imaging import save_png, to_uint8
-from latentlab.latent_space import LatentSpace, load_latent_file, save_latent_file
+from latentlab.latent_space import LatentSpace
 from latentlab.ui.attributes_panel import AttributesPanel
 from latentlab.ui.decode_worker import AsyncDecoder
 from latentlab.ui.face_panel import FacePanel
-from latentlab.ui.image_view import STAGE_COLOR, ImageView, to_qimage
 from latentlab.ui.indexer import DatasetIndexer
 from latentlab.ui.interpolation import InterpolationPanel
 from latentlab.ui.slider_panel import SliderPanel
+from latentlab.ui.stage import Stage
 from latentlab.ui.undo import LatentCommand, LatentState
+from latentlab.ui.window_actions import WindowActions
+from latentlab.ui.window_files import STATUS_MESSAGE_MS, WindowFiles
 
-DECODED_MINIMUM = 512
-ORIGINAL_MINIMUM = 160
+CONTROLS_WIDTH = 260
 UNDO_LIMIT = 1000
-EXPORT_FPS = 20
-EXPORT_MINIMUM_SIZE = 256
 RANDOM_RANGE_DEFAULT = 1.0
-STATUS_MESSAGE_MS = 8000
 INVERSE_PREFIX = "inverse of "
 EDITED_SUFFIX = ", edited"
 SETTINGS_DATA_DIR = "data_dir"
+SHUTDOWN_WAIT_MS = 10_000
 
 
-def key_sequences(specs: list) -> list[QKeySequence]:
-    """Shortcuts from strings ("Ctrl+R"), key sequences, and standard keys (with every binding the platform
-    gives them), duplicates dropped."""
-    sequences: list[QKeySequence] = []
-    for spec in specs:
-        candidates = QKeySequence.keyBindings(spec) if isinstance(spec, QKeySequence.StandardKey) else [QKeySequence(spec)]
-        sequences += [k for k in candidates if k not in sequences and not k.isEmpty()]
-    return sequences
-
-
-class MainWindow(QMainWindow):
+class MainWindow(WindowActions, WindowFiles, QMainWindow):
     """The latent-space explorer for one Codec and its LatentSpace.
 
     `data_dir` is the dataset folder for originals (optional); `rng` a numpy Generator or seed used
@@ -120,74 +105,6 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------------------------- building
 
-    def _create_actions(self) -> None:
-        """Every command of the window, with its standard shortcut, in one place."""
-
-        def action(text, slot, shortcut=None, tip=""):
-            act = QAction(text, self)
-            if shortcut is not None:
-                act.setShortcuts(key_sequences(shortcut if isinstance(shortcut, list) else [shortcut]))
-                keys = act.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-                act.setToolTip(f"{tip} ({keys})")
-            else:
-                act.setToolTip(tip)
-            act.setStatusTip(tip)
-            act.triggered.connect(slot)
-            return act
-
-        Key = QKeySequence.StandardKey
-        self.save_image_action = action("&Save Image…", self.save_image, Key.Save, "Save the decoded face as a PNG")
-        self.save_latent_action = action("Save &Latent…", self.save_latent, "Ctrl+Shift+S", "Save the latent as a .npy file")
-        self.load_latent_action = action("&Open Latent…", self.load_latent, Key.Open, "Load a latent from a .npy file")
-        self.copy_image_action = action("&Copy Image", self.copy_image, Key.Copy, "Copy the decoded face to the clipboard")
-        self.export_action = action("&Export Animation…", self.export_animation, "Ctrl+E",
-                                    "Write the A → B → A transition as a GIF or MP4")
-        self.open_photo_action = action("Open &Photo…", self.open_photo, "Ctrl+Shift+O",
-                                        "Encode a photo of a face in the Your face panel (or drop an image on the window)")
-        self.data_dir_action = action("&Dataset Folder…", self.choose_data_dir, None,
-                                      "Choose the folder of dataset images (to show originals)")
-        self.quit_action = action("&Quit", self.close, Key.Quit, "Close the explorer")
-
-        self.undo_action = action("&Undo", self.undo_stack.undo, Key.Undo, "Undo the last latent change")
-        self.redo_action = action("&Redo", self.undo_stack.redo, ["Ctrl+Shift+Z", Key.Redo], "Redo the undone latent change")
-        self.undo_action.setEnabled(False)
-        self.redo_action.setEnabled(False)
-        self.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
-        self.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
-        self.undo_stack.undoTextChanged.connect(lambda text: self.undo_action.setStatusTip(f"Undo: {text}"))
-        self.undo_stack.redoTextChanged.connect(lambda text: self.redo_action.setStatusTip(f"Redo: {text}"))
-        for act in (self.undo_action, self.redo_action):
-            act.triggered.connect(self._pause_animation)
-        self.find_action = action("&Filter Sliders", self._focus_filter, Key.Find, "Type to filter the sliders by name")
-
-        self.randomize_action = action("&Randomize", self.randomize, "Ctrl+R", "A new face from the prior, scaled by the range")
-        self.invert_action = action("&Invert", self.invert, "Ctrl+I", "The opposite face: the latent mirrored through the dataset mean")
-        self.reset_action = action("Re&set", self.reset, "Ctrl+0", "All sliders to zero: the average face")
-        self.previous_action = action("&Previous Image", self._previous_image, QKeySequence(Key.Back),
-                                      "The previous dataset image")
-        self.next_action = action("&Next Image", self._next_image, QKeySequence(Key.Forward),
-                                  "The next dataset image")
-        self.random_image_action = action("Ra&ndom Image", self.random_dataset_image, "Ctrl+Shift+R", "A random dataset image")
-        self.nearest_action = action("Nearest &Dataset Image", self.nearest_dataset_image, "Ctrl+Shift+N",
-                                     "The dataset image whose latent is closest to the current face")
-        for act in (self.previous_action, self.next_action, self.random_image_action, self.nearest_action):
-            act.setEnabled(self.space.has_dataset)
-        self.set_a_action = action("Set &A", lambda: self.capture_endpoint("A"), "Ctrl+Shift+A", "Make the current face endpoint A")
-        self.set_b_action = action("Set &B", lambda: self.capture_endpoint("B"), "Ctrl+Shift+B", "Make the current face endpoint B")
-        self.play_action = action("&Play / Pause", self._toggle_play, "Ctrl+P", "Animate A → B → A")
-
-        self.raw_action = action("&Raw Latent Dimensions", self._on_raw_action, "Ctrl+D",
-                                 "Sliders for the raw latent dimensions instead of principal components")
-        self.raw_action.setCheckable(True)
-        self.raw_action.setEnabled(self.space.has_dataset)
-        self.face_action = action("Your &Face", self.show_face_panel, None,
-                                  "Show the Your face panel: webcam, photos and the most similar dataset faces")
-        self.distribution_action = action("Latent &Distribution…", self.show_distribution, "Ctrl+L",
-                                          "Histograms of the dataset latents against N(0, 1), KL per dimension, "
-                                          "the current face marked")
-        self.shortcuts_action = action("&Keyboard Shortcuts", self.show_shortcuts, Key.HelpContents, "List every shortcut")
-        self.about_action = action("&About latentlab", self.show_about, None, "The model and the dataset latents")
-
     def _create_widgets(self) -> None:
         self.slider_panel = SliderPanel(
             self.codec.latent_dim, self.space.sigma, self.space.raw_sigma, self.space.has_dataset, self.space.note
@@ -200,33 +117,7 @@ class MainWindow(QMainWindow):
         sliders_layout = QVBoxLayout(self.sliders_box)
         sliders_layout.addWidget(self.slider_panel)
 
-        self.decoded_view = ImageView(DECODED_MINIMUM, "decoding…")
-        self.decoded_caption = QLabel(f"Decoded · {self.codec.image_size} × {self.codec.image_size} px")
-        self.original_view = ImageView(ORIGINAL_MINIMUM)
-        self.original_caption = QLabel()
-        self.original_box = QWidget()
-        original_layout = QVBoxLayout(self.original_box)
-        original_layout.setContentsMargins(0, 0, 0, 0)
-        original_layout.addWidget(self.original_view, 1)
-        original_layout.addWidget(self.original_caption)
-        decoded_box = QWidget()
-        decoded_layout = QVBoxLayout(decoded_box)
-        decoded_layout.setContentsMargins(0, 0, 0, 0)
-        decoded_layout.addWidget(self.decoded_view, 1)
-        decoded_layout.addWidget(self.decoded_caption)
-        for caption in (self.decoded_caption, self.original_caption):
-            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        centre = QWidget()
-        stage = centre.palette()
-        stage.setColor(QPalette.ColorRole.Window, STAGE_COLOR)
-        stage.setColor(QPalette.ColorRole.WindowText, QColor(205, 205, 205))
-        centre.setPalette(stage)
-        centre.setAutoFillBackground(True)
-        centre_layout = QHBoxLayout(centre)
-        centre_layout.setContentsMargins(6, 6, 6, 6)
-        centre_layout.addWidget(decoded_box, 3)
-        centre_layout.addWidget(self.original_box, 2)
-        self.original_box.hide()
+        self.stage = Stage(self.codec.image_size)
 
         self.random_range_box = QDoubleSpinBox()
         self.random_range_box.setRange(0.0, 3.0)
@@ -273,15 +164,15 @@ class MainWindow(QMainWindow):
         right.setWidgetResizable(True)
         right.setFrameShape(QFrame.Shape.NoFrame)
         right.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        right.setMinimumWidth(290)
+        right.setMinimumWidth(CONTROLS_WIDTH)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(centre)
+        splitter.addWidget(self.stage)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([4 * DECODED_MINIMUM, right.minimumWidth()])
+        splitter.setSizes([4 * CONTROLS_WIDTH, CONTROLS_WIDTH])
         self.setCentralWidget(splitter)
 
     def _create_docks(self, attributes: AttributeDirections | None, attributes_note: str,
@@ -327,44 +218,6 @@ class MainWindow(QMainWindow):
         self._controls_layout.insertWidget(self._controls_layout.count() - 2, box)
         return box
 
-    def _button(self, act: QAction) -> QPushButton:
-        button = QPushButton(act.text().replace("&", ""))
-        button.setToolTip(act.toolTip())
-        button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        button.clicked.connect(act.trigger)
-        act.changed.connect(lambda: button.setEnabled(act.isEnabled()))
-        return button
-
-    def _create_menus(self) -> None:
-        menus = (
-            ("&File", (self.save_image_action, self.copy_image_action, None, self.load_latent_action,
-                       self.save_latent_action, None, self.open_photo_action, None, self.export_action, None,
-                       self.data_dir_action, None, self.quit_action)),
-            ("&Edit", (self.undo_action, self.redo_action, None, self.find_action)),
-            ("&Latent", (self.randomize_action, self.invert_action, self.reset_action, None,
-                         self.previous_action, self.next_action, self.random_image_action, self.nearest_action, None,
-                         self.set_a_action, self.set_b_action, self.play_action)),
-            ("&View", (self.raw_action, None, self.sliders_dock.toggleViewAction(),
-                       self.attributes_dock.toggleViewAction(), self.face_dock.toggleViewAction(), None,
-                       self.distribution_action)),
-            ("&Help", (self.shortcuts_action, self.about_action)),
-        )
-        for title, actions in menus:
-            menu = self.menuBar().addMenu(title)
-            for act in actions:
-                menu.addSeparator() if act is None else menu.addAction(act)
-
-    def _create_toolbar(self) -> None:
-        toolbar = self.addToolBar("Main")
-        toolbar.setObjectName("main-toolbar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for act in (self.randomize_action, self.invert_action, self.reset_action, None, self.previous_action,
-                    self.random_image_action, self.next_action, None, self.undo_action, self.redo_action, None,
-                    self.save_image_action, self.copy_image_action, self.export_action, None, self.face_action,
-                    self.distribution_action):
-            toolbar.addSeparator() if act is None else toolbar.addAction(act)
-
     def _create_status_bar(self) -> None:
         self.source_label = QLabel()
         self.timing_label = QLabel("decode – ms · 0 fps")
@@ -400,11 +253,12 @@ class MainWindow(QMainWindow):
         return self._state
 
     def set_latent(self, z: np.ndarray, source: str, original: np.ndarray | None = None,
-                   original_caption: str = "", merge_key: str | None = None) -> None:
+                   original_caption: str = "", merge_key: str | None = None, dataset_index: int | None = None) -> None:
         """Show latent `z` (described by `source`) as one undo step; the single entry point of every control.
 
         `original` is a photo shown beside the decoded face; `merge_key` merges consecutive changes
-        with the same key (one slider drag, one sweep of t) into one undo step.
+        with the same key (one slider drag, one sweep of t) into one undo step; `dataset_index` says that
+        `z` is dataset image #i (the Dataset box shows it).
         """
         z = np.asarray(z, np.float32).reshape(-1)
         if z.shape != (self.codec.latent_dim,) or not np.isfinite(z).all():
@@ -413,17 +267,18 @@ class MainWindow(QMainWindow):
             self.interpolation.pause()
         if merge_key is None:
             self._end_gesture()
-        after = LatentState(z.copy(), source, original, original_caption)
+        after = LatentState(z.copy(), source, original, original_caption, dataset_index)
         self.undo_stack.push(LatentCommand(self._apply_state, self._state, after, merge_key))
 
     def _apply_state(self, state: LatentState) -> None:
-        self._state = state
-        self.slider_panel.show_coordinates(self.space.coordinates(state.z, self.slider_panel.mode))
-        self.source_label.setText(state.source)
-        self.original_box.setVisible(state.original is not None)
-        self.original_view.set_image(state.original)
-        self.original_caption.setText(state.original_caption)
+        """Show `state`: only what changed is touched, and the panels move only their rows in view."""
+        previous, self._state = self._state, state
         self.decoder.request(state.z)
+        self.slider_panel.show_coordinates(self.space.coordinates(state.z, self.slider_panel.mode))
+        if state.source != previous.source or not self.source_label.text():
+            self.source_label.setText(state.source)
+        self.stage.show_original(state.original, state.original_caption)
+        self.indexer.show_index(state.dataset_index)
         self.latent_changed.emit(state.z.copy())
 
     @Slot()
@@ -472,9 +327,9 @@ class MainWindow(QMainWindow):
         self.set_latent(z, self._edited_source(), self._state.original, self._state.original_caption,
                         merge_key=f"attribute:{name}:{self._gesture}")
 
-    @Slot(object, str)
-    def _on_face_chosen(self, z: np.ndarray, source: str) -> None:
-        self.set_latent(z, source, *self.face_panel.chosen_original)
+    @Slot(object, str, object, str)
+    def _on_face_chosen(self, z: np.ndarray, source: str, original: np.ndarray | None, caption: str) -> None:
+        self.set_latent(z, source, original, caption)
 
     @Slot()
     def show_face_panel(self) -> None:
@@ -504,6 +359,7 @@ class MainWindow(QMainWindow):
             from latentlab.ui.distribution_window import DistributionWindow  # matplotlib loads on first use
 
             self.distribution_window = DistributionWindow(self.space, self)
+            self.distribution_window.addActions(self.shortcut_actions())  # Ctrl+R & co. work there too
             self.latent_changed.connect(self.distribution_window.set_latent)
             self.distribution_window.set_latent(self._state.z)
         self.distribution_window.show()
@@ -518,11 +374,9 @@ class MainWindow(QMainWindow):
         if not self.space.has_dataset or not 0 <= index < len(self.space):
             self.statusBar().showMessage(f"no dataset image #{index}", STATUS_MESSAGE_MS)
             return False
-        name = self.space.names[index]
-        if self.indexer.index != index:
-            self.indexer.show_index(index)
         original, caption = self._original(index)
-        self.set_latent(self.space.latent(index), f"dataset #{index} ({name})", original, caption)
+        self.set_latent(self.space.latent(index), f"dataset #{index} ({self.space.names[index]})", original, caption,
+                        dataset_index=index)
         return True
 
     def _original(self, index: int) -> tuple[np.ndarray | None, str]:
@@ -531,12 +385,11 @@ class MainWindow(QMainWindow):
             return None, ""
         path = self.data_dir / self.space.names[index]
         try:
-            rgb = open_image(path)
+            rgb = dataset_original(path, self.space.crop or self.codec.config.crop)
         except (UnreadableImage, OSError) as exc:
             self.statusBar().showMessage(f"original {path} unavailable: {exc}", STATUS_MESSAGE_MS)
             return None, ""
-        left, top, right, bottom = crop_box(rgb.shape[1], rgb.shape[0], self.space.crop or self.codec.config.crop)
-        return rgb[top:bottom, left:right].copy(), f"Original · {path.name}"
+        return rgb, f"Original · {path.name}"
 
     @Slot()
     def _previous_image(self) -> None:
@@ -582,8 +435,15 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def capture_endpoint(self, which: str) -> None:
-        """Make the current face endpoint 'A' or 'B'."""
-        self.interpolation.set_endpoint(which, self._state.z, self._state.source, self.current_image())
+        """Make the current face endpoint 'A' or 'B' (its thumbnail follows from the decoded face)."""
+        z = self._state.z
+        self.interpolation.set_endpoint(which, z, self._state.source)
+        self.decode_then(z, lambda image: self._endpoint_thumbnail(which, z, image))
+
+    def _endpoint_thumbnail(self, which: str, z: np.ndarray, image: np.ndarray) -> None:
+        endpoint = self.interpolation.endpoint(which)
+        if endpoint is not None and np.array_equal(endpoint, z):
+            self.interpolation.set_thumbnail(which, image)
 
     def set_endpoint_from_index(self, which: str, index: int) -> bool:
         """Make dataset image `index` endpoint 'A' or 'B'."""
@@ -591,14 +451,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"no dataset image #{index}", STATUS_MESSAGE_MS)
             return False
         z = self.space.latent(index)
-        image = to_uint8(self.codec.decode(z))
-        self.interpolation.set_endpoint(which, z, f"dataset #{index} ({self.space.names[index]})", image)
+        self.interpolation.set_endpoint(which, z, f"dataset #{index} ({self.space.names[index]})",
+                                        current=np.array_equal(z, self._state.z))
+        self.decode_then(z, lambda image: self._endpoint_thumbnail(which, z, image))
         return True
 
     @Slot(str)
     def _ask_endpoint_index(self, which: str) -> None:
         index, ok = QInputDialog.getInt(self, f"Set {which}", f"Dataset image (0 to {len(self.space) - 1:,}):",
-                                        self.indexer.index, 0, len(self.space) - 1)
+                                        self.indexer.last_index, 0, len(self.space) - 1)
         if ok:
             self.set_endpoint_from_index(which, index)
 
@@ -622,7 +483,7 @@ class MainWindow(QMainWindow):
     @Slot(object, object, float)
     def _on_decoded(self, image: np.ndarray, z: np.ndarray, milliseconds: float) -> None:
         self._shown_image, self._shown_latent = image, z
-        self.decoded_view.set_image(image)
+        self.stage.show_decoded(image)
         self._last_decode_ms = milliseconds
         self._frame_times.append(time.perf_counter())
         self._update_timing_label()
@@ -658,145 +519,13 @@ class MainWindow(QMainWindow):
         """The picture on screen (uint8), whatever latent it belongs to."""
         return None if self._shown_image is None else self._shown_image.copy()
 
-    def current_image(self) -> np.ndarray:
-        """The decoding of the current latent (uint8), decoded now when the screen lags behind."""
-        if self.is_current_frame_shown():
-            return self._shown_image.copy()
-        return to_uint8(self.codec.decode(self._state.z))
-
-    # -------------------------------------------------------------------------------- files
-
-    def show_error(self, title: str, message: str) -> None:
-        """A warning box that does not block the event loop (and the message kept in `last_error`)."""
-        self.last_error = message
-        self.statusBar().showMessage(message, STATUS_MESSAGE_MS)
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-
-    def _ask_path(self, title: str, filters: str, save: bool) -> Path | None:
-        """A file dialog; a saved name without suffix gets the one of the chosen filter."""
-        dialog = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
-        path, chosen_filter = dialog(self, title, str(Path.cwd()), filters)
-        if not path:
-            return None
-        path = Path(path)
-        suffix = re.search(r"\*(\.\w+)", chosen_filter or filters)
-        return path.with_name(path.name + suffix.group(1)) if save and not path.suffix and suffix else path
-
-    @Slot()
-    def save_image(self, path: str | Path | None = None) -> Path | None:
-        """Write the decoded face (model resolution) as a PNG."""
-        path = Path(path) if path else self._ask_path("Save image", "PNG image (*.png)", save=True)
-        if path is None:
-            return None
-        try:
-            written = save_png(path, self.current_image())
-        except (OSError, ValueError) as exc:
-            self.show_error("Save image", f"could not write {path}: {exc}")
-            return None
-        self.statusBar().showMessage(f"saved {written}", STATUS_MESSAGE_MS)
-        return written
-
-    @Slot()
-    def save_latent(self, path: str | Path | None = None) -> Path | None:
-        """Write the current latent as a float32 .npy file."""
-        path = Path(path) if path else self._ask_path("Save latent", "NumPy latent (*.npy)", save=True)
-        if path is None:
-            return None
-        try:
-            written = save_latent_file(path, self._state.z)
-        except (OSError, UserError) as exc:
-            self.show_error("Save latent", f"could not write {path}: {exc}")
-            return None
-        self.statusBar().showMessage(f"saved latent to {written}", STATUS_MESSAGE_MS)
-        return written
-
-    @Slot()
-    def load_latent(self, path: str | Path | None = None) -> bool:
-        """Show the latent stored in a .npy file; a wrong file is refused with a message."""
-        path = Path(path) if path else self._ask_path("Open latent", "NumPy latent (*.npy);;All files (*)", save=False)
-        if path is None:
-            return False
-        try:
-            z = load_latent_file(path, self.codec.latent_dim)
-        except UserError as exc:
-            self.show_error("Open latent", str(exc))
-            return False
-        self.set_latent(z, f"file {path.name}")
-        return True
-
-    @Slot()
-    def copy_image(self) -> None:
-        """Put the decoded face on the clipboard."""
-        QGuiApplication.clipboard().setImage(to_qimage(self.current_image()))
-        self.statusBar().showMessage("image copied to the clipboard", STATUS_MESSAGE_MS)
-
-    @Slot()
-    def export_animation(self, path: str | Path | None = None) -> Path | None:
-        """Write A → B → A (one cycle of the playback duration) as a GIF or MP4."""
-        if not self.interpolation.ready:
-            self.show_error("Export animation", "Set A and B first: the animation goes from A to B and back")
-            return None
-        if not path:
-            path = self._ask_path("Export animation", "Animated GIF (*.gif);;MP4 video (*.mp4)", save=True)
-            if path is None:
-                return None
-        path = Path(path)
-        n_frames = max(2, int(round(self.interpolation.duration_box.value() * EXPORT_FPS)))
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            latents = transition_latents(self.space, self.interpolation.endpoint("A"), self.interpolation.endpoint("B"),
-                                         pingpong_ts(n_frames), self.interpolation.method)
-            frames = upscale(self.codec.decode(latents), max(EXPORT_MINIMUM_SIZE, self.codec.image_size))
-            written = write_animation(path, frames, EXPORT_FPS)
-        except UserError as exc:
-            self.show_error("Export animation", str(exc))
-            return None
-        finally:
-            QApplication.restoreOverrideCursor()
-        self.statusBar().showMessage(f"wrote {n_frames} frames to {written}", STATUS_MESSAGE_MS)
-        return written
-
-    # --------------------------------------------------------------------------------- help
-
-    @Slot()
-    def _focus_filter(self) -> None:
-        self.sliders_dock.show()
-        self.sliders_dock.raise_()
-        self.slider_panel.filter_box.setFocus()
-        self.slider_panel.filter_box.selectAll()
-
-    def shortcut_table(self) -> list[tuple[str, str]]:
-        """(command, shortcuts) for every action that has a shortcut."""
-        rows = []
-        for act in self.findChildren(QAction):
-            keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts())
-            if keys:
-                rows.append((act.text().replace("&", ""), keys))
-        return sorted(set(rows))
-
-    @Slot()
-    def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td>{name}</td><td><b>{keys}</b></td></tr>" for name, keys in self.shortcut_table())
-        box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", f"<table cellpadding=3>{rows}</table>",
-                          QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-
-    @Slot()
-    def show_about(self) -> None:
-        text = ("<b>latentlab</b>: a latent-space explorer for a convolutional VAE.<br><br>"
-                + self._model_summary().replace("\n", "<br>"))
-        QMessageBox.about(self, "About latentlab", text)
-
     def closeEvent(self, event) -> None:
         self.shutdown()
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop playback, timers, the decoder thread, the camera and face threads, the distribution window and
-        added control groups (safe to call more than once)."""
+        """Stop playback, timers, background work (an export is cancelled), the decoder thread, the camera and face
+        threads, the distribution window and added control groups (safe to call more than once)."""
         for widget in self._control_widgets:
             if callable(getattr(widget, "shutdown", None)):
                 widget.shutdown()
@@ -806,4 +535,7 @@ class MainWindow(QMainWindow):
             self.distribution_window.close()
         self.interpolation.pause()
         self._fps_timer.stop()
+        if self.export_task is not None:
+            self.export_task.cancel()
+        QThreadPool.globalInstance().waitForDone(SHUTDOWN_WAIT_MS)
         self.decoder.stop()

@@ -1,17 +1,20 @@
 """SliderPanel: one slider per principal component (or raw latent dimension), filterable by name.
 
 The panel only shows coordinates and reports moves; the window owns the latent. `show_coordinates`
-moves the sliders with their signals blocked, so a latent set by another control never echoes back.
+stores the coordinates and moves only the sliders in view (VisibleRows), with their signals blocked, so a
+latent set by another control never echoes back and a face change costs a few dozen Qt calls.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox, QDoubleSpinBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QScrollArea, QSlider, QStyle,
     QVBoxLayout, QWidget,
 )
+
+from latentlab.ui.visible_rows import VisibleRows
 
 STEPS = 1000  # slider ticks on each side of zero
 DEFAULT_RANGE = 3.0
@@ -37,7 +40,6 @@ class SliderPanel(QWidget):
         self._raw_sigma = None if raw_sigma is None else np.asarray(raw_sigma, np.float32)
         self._mode = "pca" if pca_available else "raw"
         self._range = DEFAULT_RANGE
-        self._coordinates = np.zeros(count, np.float32)
         self._names: list[str] = []
 
         self.raw_toggle = QCheckBox("Raw latent dimensions")
@@ -63,7 +65,6 @@ class SliderPanel(QWidget):
         self.count_label.setStyleSheet("color: palette(mid);")
 
         self.name_labels, self.sigma_labels, self.sliders, self.value_labels = [], [], [], []
-        self._shown_texts = ["+0.00"] * count
         rows = QWidget()
         grid = QGridLayout(rows)
         grid.setContentsMargins(4, 4, 4, 4)
@@ -93,6 +94,7 @@ class SliderPanel(QWidget):
         self.scroll.setWidget(rows)
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.rows = VisibleRows(self.scroll, self.sliders, self.value_labels, self._positions, "{:+.2f}".format)
 
         range_row = QHBoxLayout()
         range_row.addWidget(QLabel("Range ±"))
@@ -113,10 +115,6 @@ class SliderPanel(QWidget):
     def mode(self) -> str:
         return self._mode
 
-    @property
-    def slider_range(self) -> float:
-        return self._range
-
     def set_mode(self, mode: str) -> None:
         """Switch between 'pca' and 'raw' (emits mode_changed when it changes)."""
         self.raw_toggle.setChecked(mode == "raw")
@@ -128,38 +126,35 @@ class SliderPanel(QWidget):
         return [name for name, label in zip(self._names, self.name_labels) if not label.isHidden()]
 
     def value_of(self, index: int) -> float:
-        """The coordinate slider `index` stands for (its position, in coordinate units)."""
-        return self.sliders[index].value() / STEPS * self._range
+        """The coordinate slider `index` stands for (its position, in coordinate units), in view or not."""
+        return self.rows.position(index) / STEPS * self._range
 
     def set_value(self, index: int, value: float) -> None:
         """Move slider `index` as a user would: emits coordinate_changed."""
-        self.sliders[index].setValue(self._position(value))
+        position = self._position(value)
+        slider = self.sliders[index]
+        if slider.value() == position:  # a row out of view may not show its position yet
+            self._on_slider_moved(index, position)
+        else:
+            slider.setValue(position)
 
     def show_coordinates(self, coordinates: np.ndarray) -> None:
-        """Move every slider to `coordinates` without emitting anything (only changed rows are touched)."""
-        self._coordinates = np.asarray(coordinates, np.float32).copy()
-        positions = self._positions(self._coordinates).tolist()
-        texts = [f"{value:+.2f}" for value in self._coordinates.tolist()]
-        for i, (position, text) in enumerate(zip(positions, texts)):
-            slider = self.sliders[i]
-            if slider.value() != position:
-                with QSignalBlocker(slider):
-                    slider.setValue(position)
-            if self._shown_texts[i] != text:
-                self.value_labels[i].setText(text)
-                self._shown_texts[i] = text
+        """Show `coordinates` without emitting anything: the rows in view move now, the others when shown."""
+        self.rows.set_values(coordinates)
 
     @Slot(str)
     def apply_filter(self, text: str) -> None:
         """Show only sliders whose name contains `text` (case-insensitive)."""
         needle = text.strip().lower()
-        shown = 0
+        shown = []
         for i, name in enumerate(self._names):
             visible = needle in name.lower()
-            shown += visible
+            if visible:
+                shown.append(i)
             for widget in (self.name_labels[i], self.sigma_labels[i], self.sliders[i], self.value_labels[i]):
                 widget.setHidden(not visible)
-        self.count_label.setText(f"{shown} of {len(self._names)} sliders")
+        self.count_label.setText(f"{len(shown)} of {len(self._names)} sliders")
+        self.rows.set_rows(shown)
 
     def _position(self, value: float) -> int:
         return int(self._positions(np.array([value]))[0])
@@ -187,7 +182,7 @@ class SliderPanel(QWidget):
     def _on_range_changed(self, value: float) -> None:
         self._range = float(value)
         self._relabel()
-        self.show_coordinates(self._coordinates)
+        self.rows.refresh()
 
     def _on_slider_moved(self, index: int, position: int) -> None:
         self.coordinate_changed.emit(index, position / STEPS * self._range)

@@ -12,12 +12,14 @@ from PySide6.QtGui import QUndoCommand
 
 @dataclass(frozen=True)
 class LatentState:
-    """What the window shows: the latent, where it came from, and the original photo beside it (if any)."""
+    """What the window shows: the latent, where it came from, the original photo beside it (if any) and the
+    dataset image it is (if it is one)."""
 
     z: np.ndarray
     source: str
     original: np.ndarray | None = None
     original_caption: str = ""
+    dataset_index: int | None = None
 
 
 class LatentCommand(QUndoCommand):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from latentlab.attributes import fit_directions, split_mask
-from latentlab.ui.attributes_panel import AttributesPanel, move_to_score, open_attributes
+from latentlab.attributes import open_attributes
+from latentlab.ui.attributes_panel import AttributesPanel
 from tests.ui.conftest import LATENT_DIM
 
 SHA = "0123456789abcdef"  # the weights_sha conftest's latents.npz carries
@@ -77,7 +78,7 @@ def test_holding_an_attribute_keeps_its_score_while_another_moves(attr_window, d
     attr_window.randomize()
     smiling, male = (directions.directions[directions.index(n)] for n in ("Smiling", "Male"))
     assert abs(float(smiling @ male)) > 0.3, "the planted directions are entangled"
-    free = move_to_score(attr_window.latent, directions, directions.index("Smiling"), -2.0)
+    free = directions.move_to_score(attr_window.latent, directions.index("Smiling"), -2.0)
     assert abs(standardized(directions, free, "Male") - standardized(directions, attr_window.latent, "Male")) > 0.1
 
     held_before = {n: standardized(directions, attr_window.latent, n) for n in ("Male", "Young")}

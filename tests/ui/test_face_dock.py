@@ -36,7 +36,7 @@ def test_open_photo_sets_the_latent_with_the_aligned_input_beside_it(qtbot, monk
     assert window.face_dock.isVisible()
     assert window.source == "photo: 000003.png"
     np.testing.assert_array_equal(window.latent, window.face_panel.last_match.encoded.z)
-    assert window.state.original is not None and window.original_caption.text() == "Input · photo: 000003.png"
+    assert window.state.original is not None and window.stage.original_caption.text() == "Input · photo: 000003.png"
     window.undo_action.trigger()
     assert window.source == "average face"
 

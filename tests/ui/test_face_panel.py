@@ -66,7 +66,7 @@ def test_fake_camera_feeds_the_preview_and_capture_encodes_a_frame(qtbot, tiny_c
     assert panel.preview.qimage().width() == 160
     with qtbot.waitSignal(panel.latent_chosen, timeout=WAIT_MS) as chosen:
         panel.capture_shortcut.activated.emit()
-    z, source = chosen.args
+    z, source = chosen.args[:2]
     assert source == "webcam" and z.shape == (LATENT_DIM,)
     assert panel.input_view.qimage().width() == tiny_codec.image_size
     assert panel.reconstruction_view.qimage() is not None
@@ -91,7 +91,7 @@ def test_clicking_a_neighbour_chooses_its_dataset_latent(qtbot, tiny_codec, spac
     assert neighbour.original is None, "no dataset folder: reconstructions only"
     with qtbot.waitSignal(panel.latent_chosen, timeout=1000) as clicked:
         qtbot.mouseClick(panel.neighbour_buttons[2], Qt.MouseButton.LeftButton)
-    z, source = clicked.args
+    z, source = clicked.args[:2]
     assert source == f"dataset #{neighbour.index} ({neighbour.name})"
     np.testing.assert_array_equal(z, space.latent(neighbour.index))
 
@@ -111,7 +111,7 @@ def test_dropping_an_image_file_encodes_it(qtbot, tiny_codec, space, frame_file)
 def test_no_face_leaves_the_latent_unchanged_and_says_so(qtbot, tiny_codec, space, frame_file):
     panel = make_panel(qtbot, tiny_codec, space, lambda index: CountingSource(frame_file))
     emitted = []
-    panel.latent_chosen.connect(lambda z, source: emitted.append(source))
+    panel.latent_chosen.connect(lambda z, source, original, caption: emitted.append(source))
     panel.encode_image(np.random.default_rng(0).integers(0, 256, (200, 260, 3), dtype=np.uint8), "webcam")
     qtbot.waitUntil(lambda: not panel.busy, timeout=WAIT_MS)
     assert "no face found in the webcam frame" in panel.message() and "unchanged" in panel.message()

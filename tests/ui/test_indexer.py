@@ -18,9 +18,9 @@ def test_choosing_an_image_shows_its_reconstruction_and_original(qtbot, window, 
     assert np.array_equal(window.latent, space.latent(12))
     assert window.source == "dataset #12 (000012.png)"
     assert window.indexer.name_label.text() == "000012.png"
-    assert window.original_box.isVisibleTo(window)
-    assert window.original_view.qimage().width() == 40  # the centre crop of the 40 x 48 photo
-    assert window.original_caption.text() == "Original · 000012.png"
+    assert window.stage.original_box.isVisibleTo(window)
+    assert window.stage.original_view.qimage().width() == 40  # the centre crop of the 40 x 48 photo
+    assert window.stage.original_caption.text() == "Original · 000012.png"
     assert window.wait_for_frame(10000)
 
 
@@ -62,9 +62,9 @@ def test_editing_a_dataset_face_keeps_its_original(window):
     window.indexer.choose(3)
     window.slider_panel.set_value(0, -2.5)
     assert window.source == "dataset #3 (000003.png), edited"
-    assert window.original_box.isVisibleTo(window)
+    assert window.stage.original_box.isVisibleTo(window)
     window.randomize()
-    assert not window.original_box.isVisibleTo(window)
+    assert not window.stage.original_box.isVisibleTo(window)
 
 
 def test_without_a_photo_folder_only_the_reconstruction_is_shown(qtbot, tiny_codec, space):
@@ -74,7 +74,7 @@ def test_without_a_photo_folder_only_the_reconstruction_is_shown(qtbot, tiny_cod
     qtbot.addWidget(window)
     window.indexer.choose(4)
     assert np.array_equal(window.latent, space.latent(4))
-    assert not window.original_box.isVisibleTo(window)
+    assert not window.stage.original_box.isVisibleTo(window)
     window.shutdown()
 
 

@@ -13,7 +13,7 @@ def a_and_b(window, space):
 
 
 @pytest.mark.parametrize("method", ["linear", "spherical"])
-def test_t_zero_and_one_give_a_and_b(window, space, a_and_b, method):
+def test_t_zero_and_one_give_a_and_b(qtbot, window, space, a_and_b, method):
     a, b = a_and_b
     panel = window.interpolation
     panel.set_method(method)
@@ -25,7 +25,16 @@ def test_t_zero_and_one_give_a_and_b(window, space, a_and_b, method):
     assert np.allclose(window.latent, space.interpolate(a, b, 0.25, method), atol=1e-6)
     assert window.source == f"blend A→B, t = 0.25 ({method})"
     assert panel.endpoint_labels["B"].text() == "dataset #9 (000009.png)"
-    assert panel.thumbnails["A"].pixmap() is not None and not panel.thumbnails["A"].pixmap().isNull()
+    qtbot.waitUntil(lambda: not panel.thumbnails["A"].pixmap().isNull(), timeout=10000)  # decoded off the UI thread
+    qtbot.waitUntil(lambda: not panel.thumbnails["B"].pixmap().isNull(), timeout=10000)
+
+
+def test_setting_an_endpoint_from_the_current_face_moves_t_to_it(window, a_and_b):
+    window.indexer.choose(9)
+    window.set_b_action.trigger()
+    assert window.interpolation.t == 1.0 and window.interpolation.t_label.text() == "t = 1.00"
+    window.set_a_action.trigger()
+    assert window.interpolation.t == 0.0 and window.interpolation.t_label.text() == "t = 0.00"
 
 
 def test_a_sweep_of_t_is_one_undo_step(window, a_and_b):
@@ -59,11 +68,15 @@ def test_other_controls_stop_playback(window, a_and_b):
     assert not window.interpolation.is_playing()
 
 
-def test_export_writes_a_readable_gif(window, tmp_path, a_and_b):
+def test_export_writes_a_readable_gif(qtbot, window, tmp_path, a_and_b):
     import imageio.v3 as iio
 
     window.interpolation.duration_box.setValue(1.0)
-    path = window.export_animation(tmp_path / "ab.gif")
+    task = window.export_animation(tmp_path / "ab.gif")
+    assert window.export_task is task  # running in the background: the call returned at once
+    qtbot.waitUntil(lambda: window.export_task is None, timeout=30000)
+    path = tmp_path / "ab.gif"
+    assert window.statusBar().currentMessage() == f"wrote 20 frames to {path}"
     frames = iio.imread(path, index=None)
     assert frames.shape[0] == 20 and frames.shape[1:3] == (256, 256)
     assert not np.array_equal(frames[0], frames[10])  # A and B differ
@@ -80,7 +93,17 @@ def test_export_and_play_need_a_and_b(window, tmp_path):
     assert not (tmp_path / "ab.gif").exists()
 
 
-def test_export_action_asks_for_a_file_and_adds_the_chosen_suffix(window, tmp_path, a_and_b, monkeypatch):
+def test_a_cancelled_export_leaves_no_file(qtbot, window, tmp_path, a_and_b):
+    window.interpolation.duration_box.setValue(20.0)  # 400 frames: long enough to cancel midway
+    out = tmp_path / "exports"
+    out.mkdir()
+    window.export_animation(out / "long.gif").cancel()
+    qtbot.waitUntil(lambda: window.export_task is None, timeout=30000)
+    assert list(out.iterdir()) == []
+    assert window.statusBar().currentMessage() == "export cancelled: nothing was written"
+
+
+def test_export_action_asks_for_a_file_and_adds_the_chosen_suffix(qtbot, window, tmp_path, a_and_b, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
     out = tmp_path / "exports"
@@ -88,6 +111,8 @@ def test_export_action_asks_for_a_file_and_adds_the_chosen_suffix(window, tmp_pa
     window.interpolation.duration_box.setValue(0.5)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(out / "loop"), "Animated GIF (*.gif)"))
     window.export_action.trigger()
+    qtbot.waitUntil(lambda: window.export_task is None, timeout=30000)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: ("", ""))  # cancelled
     window.export_action.trigger()
+    assert window.export_task is None
     assert [p.name for p in out.iterdir()] == ["loop.gif"]
