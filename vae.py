@@ -2,10 +2,7 @@
 
 import sys
 
-from latentlab.quiet import import_keras
+from latentlab.cli import main  # light: argparse and NumPy; Keras is imported after the arguments are parsed
 
 if __name__ == "__main__":
-    import_keras()
-    from latentlab.cli import main
-
     sys.exit(main())

@@ -16,6 +16,7 @@ from latentlab.config import (
     model_json_path, weights_fingerprint,
 )
 from latentlab.errors import UserError
+from latentlab.quiet import import_keras
 
 SUBCOMMANDS = ("train", "distill", "evaluate", "sample", "index", "prepare", "attributes", "manipulate", "plot-latents", "bench", "encode")
 DEFAULT_DATA = PROJECT_ROOT / "data" / "img_align_celeba"
@@ -180,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
         argv.insert(0, "train")
     args = build_parser().parse_args(argv)
+    import_keras()
     try:
         return {"train": cmd_train, "distill": cmd_distill, "evaluate": cmd_evaluate, "sample": cmd_sample,
                 "index": cmd_index, "prepare": cmd_prepare, "attributes": cmd_attributes,

@@ -1,0 +1,117 @@
+"""The window at the product's real size (256 latent sliders, 40 attributes) survives a long session and fits a
+laptop screen with every dock open."""
+
+import sys
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QLabel
+
+from latentlab.attributes import AttributeDirections
+from latentlab.config import ModelConfig
+from tests.ui.conftest import write_latents
+
+LATENT_DIM = 256
+N_ATTRIBUTES = 40
+FACE_CHANGES = 1000
+NONE_REFERENCES_LOST_AT_MOST = 300  # a binding that drops one per Qt call loses ~100,000 over this session
+
+
+@pytest.fixture(scope="module")
+def codec_256():
+    from latentlab.codec import Codec
+    from latentlab.model import build_vae
+
+    return Codec(build_vae(ModelConfig(image_size=32, latent_dim=LATENT_DIM, widths=(8, 16), bottleneck_channels=8)))
+
+
+@pytest.fixture
+def big_window(qtbot, tmp_path, codec_256):
+    from latentlab.latent_space import LatentSpace
+    from latentlab.ui.main_window import MainWindow
+
+    names = [f"{i:06d}.png" for i in range(300)]
+    space = LatentSpace.load(write_latents(tmp_path / "latents.npz", names, LATENT_DIM), LATENT_DIM)
+    rng = np.random.default_rng(5)
+    directions = rng.standard_normal((N_ATTRIBUTES, LATENT_DIM)).astype(np.float32)
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    scores = space.z_mean.astype(np.float32) @ directions.T
+    attributes = AttributeDirections([f"Attribute_{i}" for i in range(N_ATTRIBUTES)], directions, scores.mean(0),
+                                     scores.std(0), "mean_diff")
+    window = MainWindow(codec_256, space, rng=np.random.default_rng(1), attributes=attributes, cameras=[])
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    assert window.wait_for_frame(20000)
+    yield window
+    window.shutdown()
+
+
+def test_a_thousand_mixed_face_changes_leave_the_window_working(qtbot, big_window):
+    window = big_window
+    rng = np.random.default_rng(0)
+    panel = window.attributes_panel
+    none_before = sys.getrefcount(None)
+    for i in range(FACE_CHANGES):
+        kind = i % 5
+        if kind == 0:
+            window.randomize()
+        elif kind == 1:
+            window.slider_panel.set_value(int(rng.integers(12)), float(rng.uniform(-2, 2)))
+        elif kind == 2:
+            window.attributes_panel.set_target(panel.names[int(rng.integers(8))], float(rng.uniform(-2, 2)))
+        elif kind == 3:
+            window.undo_action.trigger()
+        else:
+            window.redo_action.trigger()
+        if i % 25 == 0:
+            qtbot.wait(1)  # let frames arrive, as they do between a user's moves
+    assert window.wait_for_frame(20000)
+    assert sys.getrefcount(None) >= none_before - NONE_REFERENCES_LOST_AT_MOST
+    coordinates = window.space.coordinates(window.latent, "pca")
+    assert window.slider_panel.value_of(0) == pytest.approx(np.clip(coordinates[0], -3, 3), abs=0.01)
+    assert window.slider_panel.value_labels[0].text() == f"{coordinates[0]:+.2f}"
+    assert np.allclose(panel.scores(), window.attributes_panel.directions.standardized_scores(window.latent))
+
+
+def test_rows_out_of_view_follow_when_scrolled_to(qtbot, big_window):
+    window = big_window
+    window.sliders_dock.raise_()
+    window.randomize()
+    last = LATENT_DIM - 1
+    value = window.space.coordinates(window.latent, "pca")[last]
+    scroll = window.slider_panel.scroll
+    scroll.verticalScrollBar().setValue(scroll.verticalScrollBar().maximum())
+    assert window.slider_panel.value_labels[last].text() == f"{value:+.2f}"
+    assert window.slider_panel.sliders[last].value() == round(np.clip(value / 3.0, -1, 1) * 1000)
+
+
+def visible_rect(widget, window) -> QRect:
+    return QRect(widget.mapTo(window, widget.rect().topLeft()), widget.size())
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1366, 768)])
+def test_every_dock_fits_a_laptop_screen(qtbot, big_window, size):
+    window = big_window
+    window.show_face_panel()
+    photo = np.full((218, 178, 3), 128, np.uint8)
+    window.set_latent(window.space.latent(3), "dataset #3 (000003.png)", photo, "Original · 000003.png")
+    window.sliders_dock.show()
+    window.attributes_dock.show()
+    window.resize(*size)
+    qtbot.wait(50)
+    assert window.minimumSizeHint().width() <= 1280 and window.minimumSizeHint().height() <= 700
+    assert (window.width(), window.height()) == size, "opening a dock never grows the window"
+    views = [window.stage.decoded_view, window.stage.original_view, window.face_panel.preview,
+             window.face_panel.input_view, window.face_panel.reconstruction_view]
+    rects = [visible_rect(v, window) for v in views if v.isVisible()]
+    assert len(rects) == 5
+    for i, a in enumerate(rects):
+        assert window.rect().contains(a)
+        for b in rects[i + 1:]:
+            assert not a.intersects(b)
+    for caption in [window.stage.decoded_caption, window.stage.original_caption,
+                    *window.face_panel.findChildren(QLabel)]:
+        if caption.isVisible() and caption.text() and not caption.wordWrap():
+            assert caption.width() >= caption.sizeHint().width(), caption.text()
