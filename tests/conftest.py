@@ -43,6 +43,18 @@ def write_images(folder: Path, n: int, size: int = 40, seed: int = 0) -> list[Pa
     return paths
 
 
+def seed_everything(seed: int = 1234) -> None:
+    """Python, NumPy and TensorFlow random state set: what a test trains is the same on every run."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+@pytest.fixture(autouse=True)
+def seeded():
+    seed_everything()
+
+
 @pytest.fixture(scope="session")
 def image_folder(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("images")
@@ -55,6 +67,7 @@ def trained_tiny(tmp_path_factory, image_folder) -> Path:
     """Weights of a tiny model trained for 2 epochs through the CLI; returns the weights path."""
     from latentlab.cli import main
 
+    seed_everything()
     work = tmp_path_factory.mktemp("tiny_model")
     weights = work / "vae.weights.h5"
     code = main([

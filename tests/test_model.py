@@ -38,10 +38,10 @@ def test_training_lowers_the_loss():
     rng = np.random.default_rng(1)
     base = np.stack([synthetic_face(rng, 32) for _ in range(4)]).astype(np.float32) / 255.0
     images = np.repeat(base, 8, axis=0)
-    history = vae.fit(images, epochs=8, batch_size=8, verbose=0).history
-    assert history["loss"][-1] < 0.8 * history["loss"][0]
+    history = vae.fit(images, epochs=20, batch_size=8, verbose=0).history
+    assert history["loss"][-1] < 0.8 * history["loss"][0]  # 0.59-0.63 over five seeds
     assert set(history) >= {"loss", "reconstruction", "kl"}
-    assert float(np.asarray(vae.train_steps)) == 8 * 4
+    assert float(np.asarray(vae.train_steps)) == 20 * 4
 
 
 def test_kl_warmup_ramps_beta():
