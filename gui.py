@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 from latentlab.config import DEFAULT_WEIGHTS  # light: no TensorFlow, no Qt
-from latentlab.quiet import import_keras
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the model runs (cpu hides GPUs; gpu fails without one)")
     parser.add_argument("--screenshot", type=Path, metavar="PNG",
                         help="build the window, decode the face, save a PNG of the whole window and exit (works offscreen)")
+    parser.add_argument("--startup-times", action="store_true", help=argparse.SUPPRESS)  # for `vae.py bench`
     return parser
 
 
@@ -28,8 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.device == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
-    import_keras()
-    from latentlab.ui.app import run
+    from latentlab.ui.app import run  # Qt and the splash first; Keras loads behind the splash
 
     return run(args)
 

@@ -1,13 +1,18 @@
-"""The measurements behind `vae.py bench`: decode / frame / encode latency, nearest search, training throughput.
+"""The measurements behind `vae.py bench`: decode / frame / encode latency, the window's UI-thread time per face
+change, start-up, nearest search, training throughput.
 
-Every figure goes through the code the app uses: Codec.decode (batch 1) for the sliders, LatentSpace.nearest
-for the nearest-face search, the VAE's own compiled train step for training. Qt is imported only here,
-lazily, to time the QImage a frame ends in.
+Every figure goes through the code the app uses: Codec.decode (batch 1) for the sliders, the real MainWindow
+(through latentlab.ui.measure, the only Qt this module reaches) for frames and face changes, `gui.py` itself as
+a separate process for start-up, LatentSpace.nearest for the nearest-face search, the VAE's own compiled train
+step for training.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -19,6 +24,7 @@ from latentlab.config import DEFAULT_WEIGHTS
 CELEBA_IMAGES = 202_599
 NN_K = 5
 KEYS = ("decode_ms_p50", "decode_ms_p95", "predict_ms_p50", "decode_speedup", "frame_ms_p95",
+        "ui_ms_per_face_change_p95", "startup_window_s", "startup_first_face_s",
         "encode_ms_p50", "nn_ms_200k", "train_img_per_s")
 
 
@@ -40,21 +46,6 @@ def timed_ms(function: Callable[[int], object], repeats: int, warmup: int = 3) -
         function(i)
         times[i] = (time.perf_counter() - start) * 1000.0
     return times
-
-
-def qimage_factory() -> Callable[[np.ndarray], object] | None:
-    """uint8 (H, W, 3) -> an owned QImage, or None when PySide6 is not installed."""
-    try:
-        from PySide6.QtGui import QImage
-    except ImportError:
-        return None
-
-    def to_qimage(rgb: np.ndarray):
-        rgb = np.ascontiguousarray(rgb)
-        height, width, _ = rgb.shape
-        return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
-
-    return to_qimage
 
 
 def synthetic_face(size: int, seed: int = 0) -> np.ndarray:
@@ -83,21 +74,53 @@ def bench_decode(codec, repeats: int) -> dict:
 
 def bench_frame(codec, repeats: int) -> dict:
     """Slider value -> latent -> Codec.decode -> uint8 -> QImage, as one drag of one slider."""
-    from latentlab.imaging import to_uint8
+    from latentlab.ui.measure import frame_function
 
-    to_qimage = qimage_factory()
-    if to_qimage is None:
-        return {"frame_note": "PySide6 not installed: frame_ms_p95 skipped"}
+    show = frame_function(codec)
     base = np.random.default_rng(1).standard_normal(codec.latent_dim).astype(np.float32)
 
     def frame(i):
         slider_value = (i * 37) % 1001
         z = base.copy()
         z[0] = (slider_value / 1000.0 * 2.0 - 1.0) * 3.0
-        return to_qimage(to_uint8(codec.decode(z)))
+        return show(z)
 
     times = timed_ms(frame, repeats)
     return {"frame_ms_p95": round(float(np.percentile(times, 95)), 2)}
+
+
+def bench_ui(codec, weights: Path, repeats: int) -> dict:
+    """The UI thread's time per face change in the real window (256 sliders and 40 attributes in sync)."""
+    from latentlab.attributes import DEFAULT_ATTRIBUTES, open_attributes
+    from latentlab.config import DEFAULT_LATENTS, weights_fingerprint
+    from latentlab.latent_space import LatentSpace
+    from latentlab.ui.measure import face_change_ms
+
+    sha = weights_fingerprint(weights)
+    space = LatentSpace.open(DEFAULT_LATENTS, codec.latent_dim, weights_sha=sha)
+    attributes, _ = open_attributes(DEFAULT_ATTRIBUTES, codec.latent_dim, sha)
+    times = face_change_ms(codec, space, attributes, max(50, repeats))
+    return {"ui_ms_per_face_change_p50": round(float(np.percentile(times, 50)), 2),
+            "ui_ms_per_face_change_p95": round(float(np.percentile(times, 95)), 2),
+            "ui_attributes": 0 if attributes is None else len(attributes.names)}
+
+
+def bench_startup(weights: Path, runs: int = 2) -> dict:
+    """Seconds from starting `python gui.py` to its start-up window, and to the first face on screen (the best of
+    `runs` separate processes, offscreen)."""
+    gui = Path(__file__).resolve().parent.parent / "gui.py"
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    window, face = [], []
+    for _ in range(runs):
+        started = time.time()
+        done = subprocess.run([sys.executable, str(gui), "--weights", str(weights), "--startup-times"],
+                              capture_output=True, text=True, env=env, timeout=300)
+        if done.returncode != 0:
+            return {"startup_note": f"gui.py --startup-times failed: {done.stderr.strip()[-200:]}"}
+        stamps = json.loads(done.stdout.strip().splitlines()[-1])
+        window.append(stamps["window_shown"] - started)
+        face.append(stamps["first_face"] - started)
+    return {"startup_window_s": round(min(window), 2), "startup_first_face_s": round(min(face), 2)}
 
 
 def bench_encode(codec, repeats: int) -> dict:
@@ -154,6 +177,8 @@ def run_bench(weights: str | Path = DEFAULT_WEIGHTS, repeats: int = 200, train_s
         f"latent {config.latent_dim}")
     for name, step in (("decode", lambda: bench_decode(codec, repeats)),
                        ("frame", lambda: bench_frame(codec, repeats)),
+                       ("window", lambda: bench_ui(codec, Path(weights), repeats)),
+                       ("startup", lambda: bench_startup(Path(weights))),
                        ("encode", lambda: bench_encode(codec, repeats)),
                        ("nearest", lambda: bench_nearest(config.latent_dim, repeats)),
                        ("train", lambda: bench_train(config, train_steps))):

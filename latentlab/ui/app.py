@@ -3,7 +3,9 @@ or write a screenshot of it (`--screenshot`) and exit."""
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from argparse import Namespace
 from pathlib import Path
 
@@ -11,14 +13,51 @@ import numpy as np
 
 from latentlab.config import DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT, weights_fingerprint
 from latentlab.errors import UserError
+from latentlab.quiet import import_keras
 
 SCREENSHOT_SIZE = (1600, 960)
 WINDOW_SIZE = (1500, 900)
+SPLASH_SIZE = (420, 160)
 FRAME_TIMEOUT_MS = 120_000
 TRAIN_HINT = (
     f"train a model with `python vae.py train --data DIR` (it writes {DEFAULT_WEIGHTS.relative_to(PROJECT_ROOT)} "
     "and model.json beside it) or pass --weights FILE"
 )
+
+
+def show_splash(app):
+    """A small start-up window, shown before TensorFlow is imported; `progress` writes on it."""
+    from PySide6.QtGui import QColor, QPixmap
+    from PySide6.QtWidgets import QSplashScreen
+
+    pixmap = QPixmap(*SPLASH_SIZE)
+    pixmap.fill(QColor(32, 33, 36))
+    splash = QSplashScreen(pixmap)
+    splash.setFont(app.font())
+    splash.show()
+    progress(splash, "starting…")
+    return splash
+
+
+def progress(splash, message: str) -> None:
+    """Show `message` on the splash (if any) and paint it now: the next step blocks the event loop."""
+    if splash is None:
+        return
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor
+    from PySide6.QtWidgets import QApplication
+
+    splash.showMessage(f"latentlab\n\n{message}", Qt.AlignmentFlag.AlignCenter, QColor(220, 220, 220))
+    QApplication.processEvents()
+
+
+def fitting_size(app) -> tuple[int, int]:
+    """WINDOW_SIZE, shrunk to the screen's available area (a 1366x768 laptop gets the whole of it)."""
+    screen = app.primaryScreen()
+    if screen is None:
+        return WINDOW_SIZE
+    available = screen.availableGeometry()
+    return min(WINDOW_SIZE[0], available.width()), min(WINDOW_SIZE[1], available.height())
 
 
 def fail(message: str, screenshot: bool) -> int:
@@ -105,16 +144,24 @@ def run(args: Namespace) -> int:
     app.setOrganizationName("latentlab")
     app.setStyle("Fusion")
     screenshot = args.screenshot is not None
+    splash = None if screenshot else show_splash(app)
+    startup = {"window_shown": time.time()} if args.startup_times else None
     settings = None if screenshot else QSettings("latentlab", "explorer")
     try:
+        progress(splash, "Loading TensorFlow and Keras…")
+        import_keras()
+        progress(splash, f"Loading the model ({args.weights.name})…")
         codec = load_codec(args.weights)
         check_device(args.device)
         sha = weights_fingerprint(args.weights)
         space = load_latent_space(args.weights, codec.latent_dim, sha)
         attributes, attributes_note = load_attributes(args.weights, codec.latent_dim, sha)
     except UserError as exc:
+        if splash is not None:
+            splash.close()
         return fail(str(exc), screenshot)
 
+    progress(splash, "Opening the window…")
     from latentlab.latent_space import load_latent_file
     from latentlab.ui.main_window import MainWindow
 
@@ -140,12 +187,20 @@ def run(args: Namespace) -> int:
 
     window = MainWindow(codec, space, data_dir=data_dir, rng=np.random.default_rng(0 if screenshot else None),
                         settings=settings, attributes=attributes, attributes_note=attributes_note)
-    window.resize(*(SCREENSHOT_SIZE if screenshot else WINDOW_SIZE))
+    window.resize(*(SCREENSHOT_SIZE if screenshot else fitting_size(app)))
     window.show()
+    if splash is not None:
+        splash.finish(window)
     if start_latent is not None:
         window.set_latent(start_latent, f"file {args.latent.name}")
     elif args.index is not None and not problems:
         window.show_dataset_image(args.index)
+    if startup is not None:
+        window.wait_for_frame(FRAME_TIMEOUT_MS)
+        startup["first_face"] = time.time()
+        print(json.dumps(startup))
+        window.close()
+        return 0
     if not screenshot:
         for problem in problems:
             window.show_error("latentlab", problem)
