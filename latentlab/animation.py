@@ -10,15 +10,12 @@ import numpy as np
 from PIL import Image
 
 from latentlab.errors import UserError
+from latentlab.files import Cancelled, atomic_path
 from latentlab.imaging import to_uint8
 
 FORMATS = (".gif", ".mp4")
 RENDER_CHUNK = 8  # frames decoded per step: progress and Cancel answer within one chunk
 MP4_HINT = "MP4 export needs an FFmpeg backend for imageio: pip install imageio-ffmpeg (or av); GIF works without it"
-
-
-class Cancelled(Exception):
-    """The caller asked to stop (render_animation / write_animation): nothing was written."""
 
 
 def pingpong(phase: float | np.ndarray) -> float | np.ndarray:
@@ -74,20 +71,14 @@ def write_animation(path: str | os.PathLike, frames: np.ndarray, fps: float,
     if suffix not in FORMATS:
         raise UserError(f"cannot write {path.name}: choose a .gif or .mp4 file name")
     frames = to_uint8(frames)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{suffix}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        if suffix == ".gif":
-            iio.imwrite(tmp, frames, extension=".gif", duration=int(round(1000.0 / fps)), loop=0)
-        else:
-            _write_mp4(tmp, frames, fps)
-        if cancelled():
-            raise Cancelled()
-        os.replace(tmp, path)
+        with atomic_path(path, cancelled) as tmp:
+            if suffix == ".gif":
+                iio.imwrite(tmp, frames, extension=".gif", duration=int(round(1000.0 / fps)), loop=0)
+            else:
+                _write_mp4(tmp, frames, fps)
     except OSError as exc:
         raise UserError(f"could not write {path}: {exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

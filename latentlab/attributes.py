@@ -21,7 +21,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from latentlab.config import DATA_DIR, atomic_write_bytes
+from latentlab.config import DATA_DIR
+from latentlab.files import atomic_write_bytes
 from latentlab.errors import UserError
 
 DEFAULT_ATTRIBUTES = DATA_DIR / "attributes.npz"

@@ -11,10 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.attributes import DEFAULT_ATTRIBUTES
-from latentlab.config import (
-    CROPS, DECODER_HEADS, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT, ModelConfig, load_model_json,
-    model_json_path, weights_fingerprint,
-)
+from latentlab.config import CROPS, DECODER_HEADS, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT, ModelConfig, load_model_json, model_json_path
+from latentlab.files import weights_fingerprint
 from latentlab.errors import UserError
 from latentlab.quiet import import_keras
 
@@ -329,7 +327,7 @@ def read_attributes(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
 
 def cmd_index(args) -> int:
     from latentlab import data as data_lib
-    from latentlab.config import atomic_write_bytes
+    from latentlab.latent_space import write_latents
 
     paths = _paths(args.data, "all", args.limit)
     attribute_names, labels = read_attributes(args.attributes) if args.attributes else ([], {})
@@ -346,30 +344,16 @@ def cmd_index(args) -> int:
     print()
     if not names:
         raise UserError(f"none of the {len(paths)} image file(s) under {args.data} could be read")
-    arrays = {
-        "names": np.array(names), "z_mean": np.concatenate(means).astype(np.float16),
-        "kl_per_dim": (kl_sum / len(names)).astype(np.float32),
-        "image_size": codec.image_size, "crop": crop, "latent_dim": codec.latent_dim,
-        "weights_sha": weights_fingerprint(args.weights), "data_root": str(args.data),
-    }
-    if attribute_names:
-        missing = np.zeros(len(attribute_names), np.int8)
-        arrays["attribute_names"] = np.array(attribute_names)
-        arrays["attributes"] = np.stack([labels.get(Path(n).stem, missing) for n in names])
-    atomic_write_bytes(args.out, _npz_bytes(arrays))
+    missing = np.zeros(len(attribute_names), np.int8)
+    arrays = write_latents(
+        args.out, names, np.concatenate(means), kl_sum / len(names), image_size=codec.image_size, crop=crop,
+        weights_sha=weights_fingerprint(args.weights), data_root=str(args.data), attribute_names=attribute_names,
+        attributes=np.stack([labels.get(Path(n).stem, missing) for n in names]) if attribute_names else None)
     report.warn()
     print(f"wrote {len(names)} latents ({len(report)} skipped) to {args.out}")
     if attribute_names:
         _fit_and_save_directions(arrays, args.directions_out or args.out.with_name(DEFAULT_ATTRIBUTES.name))
     return 0
-
-
-def _npz_bytes(arrays: dict) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    return buffer.getvalue()
 
 
 def cmd_prepare(args) -> int:

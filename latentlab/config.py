@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from latentlab.errors import UserError
+from latentlab.files import atomic_write_text
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
@@ -106,32 +105,6 @@ def model_json_path(weights_path: str | os.PathLike) -> Path:
     stem = weights_path.name.removesuffix(".weights.h5").removesuffix(".h5")
     name = "model.json" if stem == "vae" else f"{stem}.json"
     return weights_path.with_name(name)
-
-
-def weights_fingerprint(path: str | os.PathLike) -> str:
-    """First 16 hex digits of a weights file's SHA-256: ties latents.npz / attributes.npz to their model."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
-def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
-    """Write a file so that readers see either the old or the new content, never half of it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
 
 
 def save_model_json(path: str | os.PathLike, config: ModelConfig, summary: dict | None = None) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from latentlab.files import atomic_path
+
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """Float images in [0, 1] -> uint8 (values clipped); uint8 passes through."""
@@ -57,13 +59,8 @@ def save_png(path: str | os.PathLike, image: np.ndarray) -> Path:
     import imageio.v3 as iio
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
-    try:
+    with atomic_path(path) as tmp:
         iio.imwrite(tmp, to_uint8(image))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

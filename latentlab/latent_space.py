@@ -27,6 +27,31 @@ REQUIRED_KEYS = ("names", "z_mean")
 COVARIANCE_CHUNK = 16384
 
 
+def write_latents(path: str | os.PathLike, names, z_mean: np.ndarray, kl_per_dim: np.ndarray, *, image_size: int,
+                  crop: str, weights_sha: str, data_root: str, attribute_names=None,
+                  attributes: np.ndarray | None = None) -> dict:
+    """Write a latents.npz atomically (the format `read_latents` reads): file names (N,), z_mean (N, D) as float16,
+    KL per dimension (D,), the model's image size and crop, its weights' fingerprint, the dataset folder, and
+    optionally CelebA labels (N, A) with their names. Returns the arrays written."""
+    import io
+
+    from latentlab.files import atomic_write_bytes
+
+    z_mean = np.asarray(z_mean)
+    arrays = {
+        "names": np.array(names), "z_mean": z_mean.astype(np.float16),
+        "kl_per_dim": np.asarray(kl_per_dim, np.float32), "image_size": image_size, "crop": crop,
+        "latent_dim": z_mean.shape[1], "weights_sha": weights_sha, "data_root": str(data_root),
+    }
+    if attribute_names is not None and len(attribute_names):
+        arrays["attribute_names"] = np.array(attribute_names)
+        arrays["attributes"] = np.asarray(attributes, np.int8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+    return arrays
+
+
 def read_latents(path: str | os.PathLike, latent_dim: int | None = None, weights_sha: str | None = None) -> dict:
     """The arrays of a latents.npz written by `vae.py index`; UserError when missing, unreadable, lacking
     names / z_mean, or (when given) made for another latent size or other weights."""
@@ -272,7 +297,7 @@ def save_latent_file(path: str | os.PathLike, z: np.ndarray) -> Path:
     """Write a latent as a float32 .npy (the suffix is added when missing), via a temp file + rename."""
     import io
 
-    from latentlab.config import atomic_write_bytes
+    from latentlab.files import atomic_write_bytes
 
     path = Path(path)
     if path.suffix.lower() != ".npy":

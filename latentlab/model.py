@@ -6,7 +6,6 @@ Backend-agnostic Keras 3 (TensorFlow here, JAX on a GPU machine): the VAE overri
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import keras
@@ -14,6 +13,7 @@ from keras import layers, ops
 
 from latentlab.config import ModelConfig, load_model_json, model_json_path
 from latentlab.errors import UserError
+from latentlab.files import atomic_path
 
 
 class Sampling(layers.Layer):
@@ -165,12 +165,8 @@ def save_checkpoint_atomic(vae: VAE, path) -> None:
 
 
 def _save_atomic(model: keras.Model, path: Path) -> None:
-    tmp = path.with_name(f".{path.name.removesuffix('.weights.h5')}.{os.getpid()}.tmp.weights.h5")
-    try:
+    with atomic_path(path) as tmp:
         model.save_weights(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def load_weights_checked(model: keras.Model, path) -> None:

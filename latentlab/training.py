@@ -19,7 +19,8 @@ import keras
 import numpy as np
 
 from latentlab import data as data_lib
-from latentlab.config import PROJECT_ROOT, ModelConfig, atomic_write_text, load_model_json, model_json_path, save_model_json
+from latentlab.config import PROJECT_ROOT, ModelConfig, load_model_json, model_json_path, save_model_json
+from latentlab.files import atomic_write_text
 from latentlab.errors import UserError
 from latentlab.imaging import comparison_grid, make_grid, save_loss_plot, save_png
 from latentlab.metrics import mse_per_image, psnr

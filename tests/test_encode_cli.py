@@ -6,8 +6,9 @@ import pytest
 from PIL import Image
 
 from latentlab.cli import main
-from latentlab.config import weights_fingerprint
+from latentlab.files import weights_fingerprint
 from latentlab.config import ModelConfig, save_model_json
+from latentlab import latent_space
 from latentlab.latent_space import LatentSpace
 from latentlab.model import build_vae, save_weights_atomic
 from tests.test_faces import CELEBA_DIR, needs_celeba
@@ -37,8 +38,8 @@ def photo(tmp_path):
 
 def write_latents(path, z_mean, weights):
     names = np.array([f"{i:06d}.jpg" for i in range(len(z_mean))])
-    np.savez_compressed(path, names=names, z_mean=z_mean.astype(np.float16), latent_dim=z_mean.shape[1],
-                        crop="celeba", weights_sha=weights_fingerprint(weights))
+    latent_space.write_latents(path, names, z_mean, np.ones(z_mean.shape[1]), image_size=32, crop="celeba",
+                               weights_sha=weights_fingerprint(weights), data_root="")
     return names
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 from latentlab.attributes import AttributeDirections
 from latentlab.bench import KEYS
 from latentlab.cli import main
-from latentlab.config import weights_fingerprint
+from latentlab.files import weights_fingerprint
 from latentlab.config import ModelConfig, save_model_json
 from latentlab.model import build_vae, save_weights_atomic
 from tests.conftest import write_images

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from latentlab.config import DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT, weights_fingerprint
+from latentlab.config import DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT
+from latentlab.files import weights_fingerprint
 from latentlab.errors import UserError
 from latentlab.quiet import import_keras
 

@@ -11,8 +11,8 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
-from latentlab.animation import Cancelled
 from latentlab.errors import UserError
+from latentlab.files import Cancelled
 
 Work = Callable[[Callable[[int, int], None], Callable[[], bool]], object]
 

@@ -29,16 +29,16 @@ def tiny_codec():
     return Codec(build_vae(ModelConfig(image_size=32, latent_dim=LATENT_DIM, widths=(8, 16), bottleneck_channels=8)))
 
 
-def write_latents(path: Path, names: list[str], latent_dim: int = LATENT_DIM, seed: int = 0, **extra) -> Path:
-    """A latents.npz in the layout `vae.py index` writes, with anisotropic random latents."""
+def write_latents(path: Path, names: list[str], latent_dim: int = LATENT_DIM, seed: int = 0,
+                  weights_sha: str = "0123456789abcdef") -> Path:
+    """A latents.npz written by the one writer `vae.py index` uses, with anisotropic random latents."""
+    from latentlab.latent_space import write_latents
+
     rng = np.random.default_rng(seed)
     scales = np.linspace(2.0, 0.2, latent_dim)
-    z_mean = (rng.standard_normal((len(names), latent_dim)) * scales + 0.3).astype(np.float16)
-    arrays = dict(names=np.array(names), z_mean=z_mean, kl_per_dim=np.ones(latent_dim, np.float32),
-                  image_size=32, crop="center", latent_dim=latent_dim, weights_sha="0123456789abcdef",
-                  data_root=str(path.parent / "photos"))
-    arrays.update(extra)
-    np.savez_compressed(path, **arrays)
+    z_mean = rng.standard_normal((len(names), latent_dim)) * scales + 0.3
+    write_latents(path, names, z_mean, np.ones(latent_dim), image_size=32, crop="center",
+                  weights_sha=weights_sha, data_root=str(path.parent / "photos"))
     return path
 
 
