@@ -1,0 +1,164 @@
+"""The command line of `vae.py`: every subcommand's arguments, in one parser. No TensorFlow is imported here,
+so `--help` and argument mistakes answer at once."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from latentlab.attributes import DEFAULT_ATTRIBUTES
+from latentlab.config import CROPS, DECODER_HEADS, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT
+
+SUBCOMMANDS = ("train", "distill", "evaluate", "sample", "index", "prepare", "attributes", "manipulate", "plot-latents",
+               "bench", "encode")
+DEFAULT_DATA = PROJECT_ROOT / "data" / "img_align_celeba"
+
+
+def add_architecture_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--widths", type=lambda s: tuple(int(w) for w in s.split(",")),
+                        help="encoder widths, e.g. 32,64,128,256")
+    parser.add_argument("--encoder-kernel", type=int, choices=(3, 4), help="size of the encoder's strided convolutions")
+    parser.add_argument("--batch-norm", choices=("on", "off"), help="BatchNormalization after each strided layer")
+    parser.add_argument("--decoder-head", choices=DECODER_HEADS,
+                        help="transpose: the last transposed convolution writes RGB; conv: one more full-size layer")
+
+
+def architecture_changes(args) -> dict:
+    """The ModelConfig fields set by add_architecture_args' flags (None where not given)."""
+    return {"widths": args.widths, "encoder_kernel": args.encoder_kernel, "decoder_head": args.decoder_head,
+            "batch_norm": None if args.batch_norm is None else args.batch_norm == "on"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vae.py", description="Train and use the latentlab VAE.")
+    commands = parser.add_subparsers(dest="command", metavar="{" + ",".join(SUBCOMMANDS) + "}")
+
+    train = commands.add_parser("train", help="train on a folder of images (default subcommand)")
+    train.add_argument("--data", type=Path, default=None, help=f"image folder (default {DEFAULT_DATA.relative_to(PROJECT_ROOT)})")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--image-size", type=int)
+    train.add_argument("--latent-dim", type=int)
+    add_architecture_args(train)
+    train.add_argument("--loss", choices=LOSSES)
+    train.add_argument("--beta", type=float, help="KL weight")
+    train.add_argument("--beta-warmup", type=int, dest="beta_warmup_steps", help="steps to ramp the KL weight from 0")
+    train.add_argument("--lr", type=float, dest="learning_rate")
+    train.add_argument("--lr-schedule", choices=("cosine", "constant"), default="cosine")
+    train.add_argument("--lr-warmup", type=int, dest="lr_warmup_steps",
+                       help="ramp the learning rate up from 0 over this many steps "
+                            "(default: a tenth of the run, at most 1000; 0: none)")
+    train.add_argument("--crop", choices=CROPS, help="default: celeba for 178x218 CelebA images, else center")
+    train.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS, help="weights file (model.json goes beside it)")
+    train.add_argument("--name", help="run name: logs and checkpoints go to runs/NAME")
+    train.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
+    train.add_argument("--init-from", type=Path,
+                       help="start from these weights; their model.json gives every setting not named here")
+    train.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default")
+    train.add_argument("--no-cache", action="store_true", help="do not cache preprocessed images on disk")
+    train.add_argument("--runs-dir", type=Path, default=PROJECT_ROOT / "runs", help="where runs/NAME/ logs and checkpoints go")
+    train.add_argument("--limit", type=int, help="use only the first N images")
+
+    distill = commands.add_parser(
+        "distill", help="move a trained model to another architecture, keeping its latent space")
+    distill.add_argument("--data", type=Path, required=True, help="image folder (the teacher's training images)")
+    distill.add_argument("--out", type=Path, required=True, help="the student's weights file (model.json beside it)")
+    distill.add_argument("--teacher", type=Path, default=DEFAULT_WEIGHTS)
+    distill.add_argument("--epochs", type=int, default=5)
+    distill.add_argument("--batch-size", type=int)
+    distill.add_argument("--lr", type=float, dest="learning_rate", default=1e-3)
+    add_architecture_args(distill)
+    distill.add_argument("--name", help="run name (the image cache goes to runs/.cache)")
+    distill.add_argument("--no-cache", action="store_true", help="do not cache preprocessed images on disk")
+    distill.add_argument("--runs-dir", type=Path, default=PROJECT_ROOT / "runs")
+    distill.add_argument("--limit", type=int, help="use only the first N images")
+
+    evaluate = commands.add_parser("evaluate", help="reconstruction MSE / PSNR on a folder of images")
+    evaluate.add_argument("--data", type=Path, required=True)
+    evaluate.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    evaluate.add_argument("--split", choices=("all", "train", "val"), default="all",
+                          help="evaluate one part of the folder (official partition or seeded split)")
+    evaluate.add_argument("--limit", type=int)
+    evaluate.add_argument("--crop", choices=CROPS, help="override the crop the model was trained with")
+    evaluate.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")
+    evaluate.add_argument("--grid", type=Path, default=PROJECT_ROOT / "runs" / "evaluate" / "reconstructions.png",
+                          help="originals-vs-reconstructions PNG")
+    evaluate.add_argument("--attributes", type=Path,
+                          help="CelebA list_attr_celeba.txt: the JSON gains attribute_auc (projection on --directions)")
+    evaluate.add_argument("--directions", type=Path, default=DEFAULT_ATTRIBUTES, help="attribute directions file")
+
+    sample = commands.add_parser("sample", help="a grid of images decoded from the prior")
+    sample.add_argument("--n", type=int, default=64)
+    sample.add_argument("--out", type=Path, required=True)
+    sample.add_argument("--seed", type=int)
+    sample.add_argument("--temperature", type=float, default=1.0, help="scale of the prior draws")
+    sample.add_argument("--cols", type=int)
+    sample.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+
+    index = commands.add_parser("index", help="encode every image of a folder into data/latents.npz")
+    index.add_argument("--data", type=Path, required=True)
+    index.add_argument("--attributes", type=Path, help="CelebA list_attr_celeba.txt (labels stored beside the latents)")
+    index.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    index.add_argument("--out", type=Path, default=DEFAULT_LATENTS)
+    index.add_argument("--limit", type=int)
+    index.add_argument("--directions-out", type=Path,
+                       help="with --attributes: where the fitted attribute directions go "
+                            "(default: attributes.npz beside --out, so data/attributes.npz)")
+
+    prepare = commands.add_parser("prepare", help="write a compact cropped + resized WebP copy of an image folder")
+    prepare.add_argument("--data", type=Path, required=True)
+    prepare.add_argument("--out", type=Path, required=True)
+    prepare.add_argument("--image-size", type=int, default=128)
+    prepare.add_argument("--crop", choices=CROPS)
+    prepare.add_argument("--quality", type=int, default=75)
+
+    attributes = commands.add_parser("attributes", help="fit the 40 attribute directions from a latents file")
+    attributes.add_argument("--latents", type=Path, default=DEFAULT_LATENTS, help="written by `index --attributes`")
+    attributes.add_argument("--out", type=Path, default=DEFAULT_ATTRIBUTES)
+    attributes.add_argument("--method", choices=("auto", "logistic", "mean_diff"), default="auto",
+                            help="auto: the one with the higher mean validation AUC")
+    attributes.add_argument("--data", type=Path, help="image folder whose list_eval_partition.txt splits train / val "
+                            "(default: the folder the latents were indexed from)")
+    attributes.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")
+
+    manipulate = commands.add_parser("manipulate", help="a grid of faces moved along an attribute direction")
+    manipulate.add_argument("--attr", required=True, help="attribute name, e.g. Smiling")
+    faces = manipulate.add_mutually_exclusive_group()
+    faces.add_argument("--index", type=int, nargs="+", help="rows of the latents file (default: --n validation faces)")
+    faces.add_argument("--photo", type=Path, nargs="+", help="photos (cropped with the model's crop)")
+    manipulate.add_argument("--n", type=int, default=4, help="number of validation faces when no --index / --photo")
+    manipulate.add_argument("--steps", type=int, default=7, help="columns, from negative to positive strength")
+    manipulate.add_argument("--range", type=float, default=3.0, help="largest strength, in score standard deviations")
+    manipulate.add_argument("--hold", nargs="+", default=[], metavar="ATTR", help="attributes to hold fixed")
+    manipulate.add_argument("--seed", type=int, default=0, help="which validation faces")
+    manipulate.add_argument("--out", type=Path, required=True)
+    manipulate.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    manipulate.add_argument("--latents", type=Path, default=DEFAULT_LATENTS)
+    manipulate.add_argument("--directions", type=Path, default=DEFAULT_ATTRIBUTES)
+
+    plot = commands.add_parser("plot-latents", help="the latent distribution figure: histograms, KL per dimension")
+    plot.add_argument("--out", type=Path, required=True)
+    plot.add_argument("--latents", type=Path, default=DEFAULT_LATENTS)
+    marked = plot.add_mutually_exclusive_group()
+    marked.add_argument("--latent", type=Path, help="a latent (.npy of shape (D,)) to mark on the histograms")
+    marked.add_argument("--index", type=int, help="mark this row of the latents file on the histograms")
+    plot.add_argument("--dims", type=lambda s: [int(d) for d in s.split(",")], help="dimensions to plot, e.g. 0,5,9")
+
+    bench = commands.add_parser("bench", help="speed: decode, frame, encode, nearest search, training")
+    bench.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    bench.add_argument("--repeats", type=int, default=200, help="timed decodes per figure")
+    bench.add_argument("--train-steps", type=int, default=10, help="timed training steps (after 2 warm-up steps)")
+    bench.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")
+
+    encode = commands.add_parser("encode", help="a photo's latent: detect and align the face, encode, nearest faces")
+    encode.add_argument("photo", type=Path, metavar="PHOTO", help="any image file with a face")
+    encode.add_argument("--out", type=Path, required=True, help="the latent (z_mean) as .npy of shape (latent_dim,)")
+    encode.add_argument("--neighbours", type=int, default=5, metavar="K", help="dataset faces to list (0: none)")
+    encode.add_argument("--no-align", action="store_true", help="encode the whole picture (the model's crop for "
+                        "CelebA-sized images, else the centred square) instead of the detected, aligned face")
+    encode.add_argument("--aligned-out", type=Path, metavar="PNG", help="write the aligned 178x218 face "
+                        "(with --no-align: the model's input)")
+    encode.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    encode.add_argument("--latents", type=Path, default=None,
+                        help=f"dataset latents for the neighbours (default {DEFAULT_LATENTS.relative_to(PROJECT_ROOT)})")
+    return parser
