@@ -92,7 +92,8 @@ def bench_frame(codec, repeats: int) -> dict:
 def bench_ui(codec, weights: Path, repeats: int) -> dict:
     """The UI thread's time per face change in the real window (256 sliders and 40 attributes in sync)."""
     from latentlab.attributes import DEFAULT_ATTRIBUTES, open_attributes
-    from latentlab.config import DEFAULT_LATENTS, weights_fingerprint
+    from latentlab.config import DEFAULT_LATENTS
+    from latentlab.files import weights_fingerprint
     from latentlab.latent_space import LatentSpace
     from latentlab.ui.measure import face_change_ms
 

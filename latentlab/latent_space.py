@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.errors import UserError
+from latentlab.files import atomic_write_bytes
 
 NPY_MAGIC = b"\x93NUMPY"
 LATENT_LIMIT = 100.0  # largest |value| a latent file may hold: far outside any face, far from float overflow
@@ -34,8 +35,6 @@ def write_latents(path: str | os.PathLike, names, z_mean: np.ndarray, kl_per_dim
     KL per dimension (D,), the model's image size and crop, its weights' fingerprint, the dataset folder, and
     optionally CelebA labels (N, A) with their names. Returns the arrays written."""
     import io
-
-    from latentlab.files import atomic_write_bytes
 
     z_mean = np.asarray(z_mean)
     arrays = {
@@ -296,8 +295,6 @@ def load_latent_file(path: str | os.PathLike, latent_dim: int) -> np.ndarray:
 def save_latent_file(path: str | os.PathLike, z: np.ndarray) -> Path:
     """Write a latent as a float32 .npy (the suffix is added when missing), via a temp file + rename."""
     import io
-
-    from latentlab.files import atomic_write_bytes
 
     path = Path(path)
     if path.suffix.lower() != ".npy":

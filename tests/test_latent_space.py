@@ -140,5 +140,11 @@ def test_latent_files_round_trip_and_refuse_wrong_ones(tmp_path):
     with pytest.raises(UserError, match="not a .npy"):
         load_latent_file(tmp_path / "face.txt", D)
     (tmp_path / "junk.npy").write_bytes(b"junk")
-    with pytest.raises(UserError, match="not a readable"):
+    with pytest.raises(UserError, match="not a NumPy .npy file"):
         load_latent_file(tmp_path / "junk.npy", D)
+    np.save(tmp_path / "complex.npy", z.astype(np.complex64))
+    with pytest.raises(UserError, match="complex64 values"):
+        load_latent_file(tmp_path / "complex.npy", D)
+    np.save(tmp_path / "huge.npy", np.full(D, 3e38, np.float32))
+    with pytest.raises(UserError, match=r"within \+-100"):
+        load_latent_file(tmp_path / "huge.npy", D)

@@ -41,7 +41,7 @@ def face_change_ms(codec, space, attributes, changes: int, seed: int = 0) -> np.
     names = window.attributes_panel.names
     moves = (
         window.randomize,
-        lambda: window.slider_panel.set_value(int(rng.integers(10)), float(rng.uniform(-2, 2))),
+        lambda: window.slider_panel.set_value(int(rng.integers(min(10, codec.latent_dim))), float(rng.uniform(-2, 2))),
         lambda: window.attributes_panel.set_target(names[int(rng.integers(len(names)))], float(rng.uniform(-2, 2)))
         if names else window.randomize(),
         window.undo_stack.undo,
