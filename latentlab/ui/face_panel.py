@@ -152,6 +152,8 @@ class FacePanel(QWidget):
             button = QToolButton()
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
             button.setAutoRaise(True)
+            button.setIconSize(QSize(THUMBNAIL_SIZE, 2 * THUMBNAIL_SIZE + 2))  # original above reconstruction
+            button.setMinimumWidth(THUMBNAIL_SIZE + 12)  # the panel is as wide as three thumbnails from the start
             button.setEnabled(False)
             button.clicked.connect(lambda checked=False, rank=i: self.choose_neighbour(rank))
             button.setVisible(has_dataset)

@@ -25,7 +25,7 @@ from PySide6.QtCore import QEventLoop, QSettings, Qt, QThreadPool, QTimer, Signa
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QDockWidget, QDoubleSpinBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-    QMainWindow, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+    QMainWindow, QScrollArea, QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from latentlab.attributes import AttributeDirections
@@ -45,12 +45,28 @@ from latentlab.ui.window_actions import WindowActions
 from latentlab.ui.window_dataset import WindowDataset
 from latentlab.ui.window_files import STATUS_MESSAGE_MS, WindowFiles
 
-CONTROLS_WIDTH = 260
 UNDO_LIMIT = 1000
 RANDOM_RANGE_DEFAULT = 1.0
 INVERSE_PREFIX = "inverse of "
 EDITED_SUFFIX = ", edited"
 SHUTDOWN_WAIT_MS = 10_000
+
+
+def vertical_scroll(widget: QWidget) -> QScrollArea:
+    """`widget` in a frameless scroll area that scrolls only vertically (its width: see `fit_width`)."""
+    scroll = QScrollArea()
+    scroll.setWidget(widget)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return scroll
+
+
+def fit_width(scroll: QScrollArea) -> QScrollArea:
+    """At least as wide as its widget needs, scroll bar included: nothing is cut off on the right."""
+    bar = scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    scroll.setMinimumWidth(scroll.widget().minimumSizeHint().width() + bar)
+    return scroll
 
 
 class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
@@ -160,15 +176,11 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         self._controls_layout = QVBoxLayout(controls)
         self._controls_layout.addStretch(1)
         self._controls_layout.addWidget(self.model_label)
+        self._controls = vertical_scroll(controls)
         self.add_control_group("Explore", explore)
         self.add_control_group("Dataset", self.indexer)
         self.add_control_group("Interpolation", self.interpolation)
-        right = QScrollArea()
-        right.setWidget(controls)
-        right.setWidgetResizable(True)
-        right.setFrameShape(QFrame.Shape.NoFrame)
-        right.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        right.setMinimumWidth(CONTROLS_WIDTH)
+        right = self._controls
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.stage)
@@ -176,7 +188,7 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([4 * CONTROLS_WIDTH, CONTROLS_WIDTH])
+        splitter.setSizes([4 * right.minimumWidth(), right.minimumWidth()])
         self.setCentralWidget(splitter)
 
     def _create_docks(self, attributes: AttributeDirections | None, attributes_note: str,
@@ -198,15 +210,19 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         self.attributes_dock = self._dock("Attributes", "attributes-dock", self.attributes_panel, left)
         self.tabifyDockWidget(self.sliders_dock, self.attributes_dock)
         (self.attributes_dock if self.attributes_panel.available else self.sliders_dock).raise_()
-        self.face_dock = self._dock("Your face", "face-dock", self.face_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.face_dock = self._dock("Your face", "face-dock", self.face_panel, Qt.DockWidgetArea.RightDockWidgetArea,
+                                    scrolling=True)
         self.face_dock.hide()
         self.setAcceptDrops(True)
 
-    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea,
+              scrolling: bool = False) -> QDockWidget:
+        """A dock holding `widget`; `scrolling`: inside a vertical scroll area, so that a tall panel scrolls instead
+        of growing the window."""
         widget.layout().setContentsMargins(6, 4, 6, 6)
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
-        dock.setWidget(widget)
+        dock.setWidget(fit_width(vertical_scroll(widget)) if scrolling else widget)
         self.addDockWidget(area, dock)
         return dock
 
@@ -220,6 +236,7 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         layout = QVBoxLayout(box)
         layout.addWidget(widget)
         self._controls_layout.insertWidget(self._controls_layout.count() - 2, box)
+        fit_width(self._controls)
         return box
 
     def _create_status_bar(self) -> None:

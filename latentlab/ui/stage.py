@@ -13,8 +13,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWi
 
 from latentlab.ui.image_view import STAGE_COLOR, ImageView
 
-DECODED_MINIMUM = 240
-ORIGINAL_MINIMUM = 120
+DECODED_MINIMUM = 200
+ORIGINAL_MINIMUM = 96
 CAPTION_COLOR = QColor(205, 205, 205)
 
 

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QLabel
 
@@ -32,6 +33,11 @@ def big_window(qtbot, tmp_path, codec_256):
     from latentlab.ui.main_window import MainWindow
 
     names = [f"{i:06d}.png" for i in range(300)]
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    pixels = np.random.default_rng(2).integers(0, 256, (218, 178, 3), dtype=np.uint8)
+    for name in names[:40]:  # enough for every neighbour shown to have its original
+        Image.fromarray(pixels).save(photos / name)
     space = LatentSpace.load(write_latents(tmp_path / "latents.npz", names, LATENT_DIM), LATENT_DIM)
     rng = np.random.default_rng(5)
     directions = rng.standard_normal((N_ATTRIBUTES, LATENT_DIM)).astype(np.float32)
@@ -39,7 +45,8 @@ def big_window(qtbot, tmp_path, codec_256):
     scores = space.z_mean.astype(np.float32) @ directions.T
     attributes = AttributeDirections([f"Attribute_{i}" for i in range(N_ATTRIBUTES)], directions, scores.mean(0),
                                      scores.std(0), "mean_diff")
-    window = MainWindow(codec_256, space, rng=np.random.default_rng(1), attributes=attributes, cameras=[])
+    window = MainWindow(codec_256, space, data_dir=photos, rng=np.random.default_rng(1), attributes=attributes,
+                        cameras=[])
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()
@@ -95,6 +102,10 @@ def visible_rect(widget, window) -> QRect:
 def test_every_dock_fits_a_laptop_screen(qtbot, big_window, size):
     window = big_window
     window.show_face_panel()
+    window.face_panel.align_check.setChecked(False)
+    window.set_latent(window.space.latent(0), "near the first photos")
+    window.face_panel.open_photo(window.data_dir / "000000.png")  # neighbours with originals: the tallest panel
+    qtbot.waitUntil(lambda: window.face_panel.last_match is not None, timeout=20000)
     photo = np.full((218, 178, 3), 128, np.uint8)
     window.set_latent(window.space.latent(3), "dataset #3 (000003.png)", photo, "Original · 000003.png")
     window.sliders_dock.show()

@@ -17,7 +17,7 @@ def test_window_opens_on_the_average_face(window, tiny_codec, space):
     assert np.allclose(window.latent, space.mean)
     assert window.source == "average face"
     assert np.array_equal(window.shown_image(), to_uint8(tiny_codec.decode(space.mean)))
-    assert window.stage.decoded_view.width() >= 240
+    assert window.stage.decoded_view.width() >= 200
     assert window.slider_panel.names()[:2] == ["PC 1", "PC 2"]
     assert window.slider_panel.sigma_labels[0].text() == f"σ {space.sigma[0]:.2f}"
 
