@@ -13,7 +13,7 @@ WAIT_MS = 20000
 
 def test_the_dock_is_wired_but_nothing_starts_by_itself(window, dataset):
     dock, panel = window.face_dock, window.face_panel
-    assert dock.objectName() == "face-dock" and dock.windowTitle() == "Your face" and dock.widget() is panel
+    assert dock.objectName() == "face-dock" and dock.windowTitle() == "Your face" and dock.widget().widget() is panel
     assert window.dockWidgetArea(dock) == Qt.DockWidgetArea.RightDockWidgetArea
     assert not dock.isVisible() and not panel.camera_running
     view_menu = window.menuBar().actions()[3].menu()
