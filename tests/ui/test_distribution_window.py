@@ -81,3 +81,12 @@ def test_parse_dimensions():
     assert "whole numbers" in parse_dimensions("two", 8)[1]
     assert "out of range" in parse_dimensions("-1", 8)[1]
     assert "at most" in parse_dimensions(" ".join(str(i) for i in range(13)), 20)[1]
+
+
+def test_the_windows_shortcuts_work_in_the_distribution_window_and_f1_lists_them(qtbot, window):
+    window.distribution_action.trigger()
+    dist = window.distribution_window
+    assert window.randomize_action in dist.actions() and window.undo_action in dist.actions()
+    table = dict(window.shortcut_table())
+    assert table["Capture (Your face, camera on)"] == "Space"
+    assert table["Undo"] == "Ctrl+Z" and "Alt+Backspace" not in table["Undo"]

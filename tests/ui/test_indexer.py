@@ -92,3 +92,17 @@ def test_without_dataset_latents_the_indexer_is_off_with_a_note(qtbot, tiny_code
     window.reset()
     assert not window.latent.any() and window.source == "zero latent"
     window.shutdown()
+
+
+def test_enter_on_the_number_shown_shows_that_image_again(qtbot, window, space):
+    type_index(qtbot, window.indexer, "0")  # at start the box is blank: the face is the average face
+    assert np.array_equal(window.latent, space.latent(0)) and window.indexer.index == 0
+    type_index(qtbot, window.indexer, "12.5")
+    assert "not an index" in window.indexer.hint()
+    window.slider_panel.set_value(0, 1.0)
+    assert window.indexer.index is None and window.indexer.spin.text() == "–", "an edited face is no dataset image"
+    type_index(qtbot, window.indexer, "0")
+    assert np.array_equal(window.latent, space.latent(0)) and window.indexer.hint() == ""
+    count = window.undo_stack.count()
+    type_index(qtbot, window.indexer, "0")
+    assert window.undo_stack.count() == count + 1, "Enter on the number shown picks the image once"
