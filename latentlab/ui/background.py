@@ -33,10 +33,12 @@ class BackgroundTask(QObject):
         self._work = work
         self._cancel = threading.Event()
         self._done = threading.Event()
-        for signal in (self.finished, self.failed, self.cancelled_done):
-            signal.connect(self.deleteLater)
 
     def start(self) -> "BackgroundTask":
+        """Run the work; connect to the signals before this. The task deletes itself after the last handler: its
+        deleteLater is connected last, so its queued call comes after theirs."""
+        for signal in (self.finished, self.failed, self.cancelled_done):
+            signal.connect(self.deleteLater)
         QThreadPool.globalInstance().start(self._run)
         return self
 
