@@ -11,7 +11,7 @@ import numpy as np
 
 from latentlab.attributes import DEFAULT_ATTRIBUTES
 from latentlab.cli_parser import DEFAULT_DATA, SUBCOMMANDS, architecture_changes, build_parser
-from latentlab.config import DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT, ModelConfig, load_model_json, model_json_path
+from latentlab.config import DEFAULT_LATENTS, ModelConfig, load_model_json, model_json_path, require_weights
 from latentlab.errors import UserError
 from latentlab.files import weights_fingerprint
 from latentlab.quiet import import_keras
@@ -84,12 +84,9 @@ def cmd_distill(args) -> int:
 
 
 def _load_codec(weights: Path):
-    if not Path(weights).is_file():
-        raise UserError(f"weights file {weights} not found: train one with `python vae.py train --data DIR` "
-                        f"(the default place is {DEFAULT_WEIGHTS.relative_to(PROJECT_ROOT)})")
     from latentlab.codec import Codec
 
-    return Codec.load(weights)
+    return Codec.load(require_weights(weights))
 
 
 def _paths(data: Path, split: str = "all", limit: int | None = None) -> list[Path]:

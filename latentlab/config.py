@@ -107,6 +107,16 @@ def model_json_path(weights_path: str | os.PathLike) -> Path:
     return weights_path.with_name(name)
 
 
+def require_weights(path: str | os.PathLike) -> Path:
+    """`path` when it is a file; else the one "weights not found" UserError, saying how to get weights (checked
+    before TensorFlow is imported)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"weights file {path} not found: train one with `python vae.py train --data DIR` (the default "
+                        f"place is {DEFAULT_WEIGHTS.relative_to(PROJECT_ROOT)}) or pass --weights FILE")
+    return path
+
+
 def save_model_json(path: str | os.PathLike, config: ModelConfig, summary: dict | None = None) -> None:
     """Write {"config": ..., "training": ...} atomically."""
     payload = {"config": config.to_dict(), "training": summary or {}}

@@ -11,7 +11,7 @@ from pathlib import Path
 import keras
 from keras import layers, ops
 
-from latentlab.config import ModelConfig, load_model_json, model_json_path
+from latentlab.config import ModelConfig, load_model_json, model_json_path, require_weights
 from latentlab.errors import UserError
 from latentlab.files import atomic_path
 
@@ -171,9 +171,7 @@ def _save_atomic(model: keras.Model, path: Path) -> None:
 
 def load_weights_checked(model: keras.Model, path) -> None:
     """model.load_weights, turning any mismatch or unreadable file into one UserError line."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"weights file {path} not found: train one with `python vae.py train --data DIR`")
+    path = require_weights(path)
     try:
         model.load_weights(path)
     except Exception as exc:  # Keras raises ValueError, OSError, KeyError, ... depending on the damage

@@ -48,7 +48,7 @@ def test_evaluate_json_last_line(trained_tiny, image_folder, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["n_images"] == 20 and result["skipped"] == 0
     assert 0.0 < result["mse"] < 1.0
-    assert result["psnr"] == pytest.approx(result["psnr"]) and result["psnr"] > 0
+    assert result["psnr"] >= 10 * np.log10(1.0 / result["mse"]) - 1e-6 > 0  # mean PSNR >= PSNR of the mean MSE
     assert Image.open(grid).size[0] > 32
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentlab.config import DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT
+from latentlab.config import DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT, require_weights
 from latentlab.files import weights_fingerprint
 from latentlab.errors import UserError
 from latentlab.quiet import import_keras
@@ -87,9 +87,8 @@ def check_device(device: str) -> None:
 
 
 def load_codec(weights: Path):
-    """Codec.load with the message saying how to get weights (checked before TensorFlow is imported)."""
-    if not weights.is_file():
-        raise UserError(f"no model: weights file {weights} not found. To get one, {TRAIN_HINT}")
+    """Codec.load with the message saying how to get weights."""
+    require_weights(weights)
     from latentlab.codec import Codec
 
     try:
@@ -149,6 +148,7 @@ def run(args: Namespace) -> int:
     startup = {"window_shown": time.time()} if args.startup_times else None
     settings = None if screenshot else QSettings("latentlab", "explorer")
     try:
+        require_weights(args.weights)  # a missing file is said before TensorFlow loads
         progress(splash, "Loading TensorFlow and Keras…")
         import_keras()
         progress(splash, f"Loading the model ({args.weights.name})…")
