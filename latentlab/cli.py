@@ -1,5 +1,5 @@
-"""`python vae.py SUBCOMMAND ...`: train (the default), distill, evaluate, sample, index, prepare, attributes, manipulate,
-plot-latents, bench, encode."""
+"""`python vae.py SUBCOMMAND ...`: train (the default), distill, evaluate, sample, reconstruct, index, prepare, attributes,
+manipulate, plot-latents, bench, encode."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     import_keras()
     try:
         return {"train": cmd_train, "distill": cmd_distill, "evaluate": cmd_evaluate, "sample": cmd_sample,
-                "index": cmd_index, "prepare": cmd_prepare, "attributes": cmd_attributes,
+                "reconstruct": cmd_reconstruct, "index": cmd_index, "prepare": cmd_prepare, "attributes": cmd_attributes,
                 "manipulate": cmd_manipulate, "plot-latents": cmd_plot_latents, "bench": cmd_bench,
                 "encode": cmd_encode}[args.command](args)
     except UserError as exc:
@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_train(args) -> int:
+    from latentlab.distributed import start_strategy
+
+    strategy, worker = start_strategy(args.strategy, args.cpu_devices, args.worker_timeout)  # before any TF op
     from latentlab import data as data_lib
 
     if args.init_from and not args.init_from.is_file():
@@ -58,7 +61,7 @@ def cmd_train(args) -> int:
 
     options = TrainOptions(
         data=data_dir, out=args.out, epochs=args.epochs, name=args.name, resume=args.resume,
-        init_from=args.init_from, strategy=args.strategy, cache=not args.no_cache,
+        init_from=args.init_from, strategy=strategy, worker=worker, cache=not args.no_cache,
         lr_schedule=args.lr_schedule, lr_warmup_steps=args.lr_warmup_steps, limit=args.limit, runs_dir=args.runs_dir,
     )
     summary = train(config, options)
@@ -144,10 +147,68 @@ def cmd_sample(args) -> int:
 
     if args.n < 1:
         raise UserError("--n must be at least 1")
+    if args.temperature < 0:
+        raise UserError("--temperature must be 0 or more")
+    if args.out is None and args.out_dir is None:
+        raise UserError("say where the samples go: --out PNG (a grid), --out-dir DIR (one PNG each), or both")
     codec = _load_codec(args.weights)
-    _, images = codec.sample(args.n, seed=args.seed, temperature=args.temperature)
-    save_png(args.out, make_grid(images, cols=args.cols))
-    print(f"wrote {args.n} samples to {args.out}")
+    prior, prior_name = _sample_prior(args, codec.latent_dim)
+    _, images = codec.sample(prior, args.n, args.temperature, args.seed)
+    if args.out:
+        save_png(args.out, make_grid(images, cols=args.cols))
+        print(f"wrote a grid of {args.n} samples ({prior_name}) to {args.out}")
+    if args.out_dir:
+        width = max(3, len(str(args.n - 1)))
+        for i, image in enumerate(images):
+            save_png(args.out_dir / f"sample_{i:0{width}d}.png", image)
+        print(f"wrote {args.n} samples ({prior_name}) to {args.out_dir}")
+    return 0
+
+
+def _sample_prior(args, latent_dim: int):
+    """(prior, its name): N(0, I) for --prior normal, else the prior stored with (or fitted to) the dataset latents
+    of these weights. A missing or mismatched default latents file is a note and N(0, I); a given --latents must fit."""
+    from latentlab.latent_space import read_latents
+    from latentlab.prior import GaussianPrior, standard_normal
+
+    normal = (standard_normal(latent_dim), "N(0, I)")
+    if args.prior == "normal":
+        return normal
+    path = args.latents or DEFAULT_LATENTS
+    try:
+        latents = read_latents(path, latent_dim, weights_fingerprint(args.weights))
+    except UserError as exc:
+        if args.latents is not None:
+            raise
+        print(f"note: sampling from N(0, I): {exc}", file=sys.stderr)
+        return normal
+    return GaussianPrior.from_arrays(latents), f"the Gaussian fitted to {path}"
+
+
+def cmd_reconstruct(args) -> int:
+    from latentlab import data as data_lib
+    from latentlab.imaging import save_png
+
+    if args.limit is not None and args.limit < 1:
+        raise UserError("--limit must be at least 1")
+    if args.out_dir.is_file():
+        raise UserError(f"--out-dir {args.out_dir} is a file, not a folder")
+    single = args.data.is_file()
+    paths = [args.data] if single else data_lib.find_images(args.data)[: args.limit]
+    codec = _load_codec(args.weights)
+    crop = data_lib.prepared_and_model_crop(args.data, codec.config.crop)
+    report = data_lib.SkipReport()
+    written = 0
+    for batch_paths, images in data_lib.iter_batches(paths, codec.image_size, crop, batch_size=64, report=report):
+        for path, reconstruction in zip(batch_paths, codec.reconstruct(images)):
+            relative = Path(path.name) if single else path.relative_to(args.data)
+            save_png(args.out_dir / relative.with_suffix(".png"), reconstruction)
+            written += 1
+    if not written:
+        raise UserError(f"none of the {len(paths)} image file(s) could be read: {report.message()}")
+    if report:
+        print(report.message(), file=sys.stderr)
+    print(f"wrote {written} reconstructions ({codec.image_size} px, {crop} crop; {len(report)} skipped) to {args.out_dir}")
     return 0
 
 
@@ -173,6 +234,7 @@ def read_attributes(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
 def cmd_index(args) -> int:
     from latentlab import data as data_lib
     from latentlab.latent_space import write_latents
+    from latentlab.model import kl_per_dimension
 
     paths = _paths(args.data, "all", args.limit)
     attribute_names, labels = read_attributes(args.attributes) if args.attributes else ([], {})
@@ -182,7 +244,7 @@ def cmd_index(args) -> int:
     names, means, kl_sum = [], [], np.zeros(codec.latent_dim, np.float64)
     for batch_paths, images in data_lib.iter_batches(paths, codec.image_size, crop, batch_size=128, report=report):
         z_mean, z_log_var = codec.encode_distribution(images)
-        kl_sum += (0.5 * (np.square(z_mean) + np.exp(z_log_var) - 1.0 - z_log_var)).sum(axis=0)
+        kl_sum += np.asarray(kl_per_dimension(z_mean, z_log_var)).sum(axis=0)
         names.extend(str(p.relative_to(args.data)) for p in batch_paths)
         means.append(z_mean)
         print(f"\rindexed {len(names)}/{len(paths)}", end="", flush=True)
@@ -217,7 +279,8 @@ def _attribute_labels(args):
     """(directions checked against the weights, attribute names of the label file, {stem: labels})."""
     from latentlab.attributes import AttributeDirections
 
-    directions = AttributeDirections.load(args.directions, weights_fingerprint(args.weights))
+    weights_sha = weights_fingerprint(args.weights)
+    directions = AttributeDirections.load(args.directions, weights_sha)
     file_names, labels = read_attributes(args.attributes)
     missing = [n for n in directions.names if n not in file_names]
     if missing:
@@ -265,7 +328,7 @@ def cmd_attributes(args) -> int:
     return 0
 
 
-def _manipulate_latents(args, codec) -> np.ndarray:
+def _manipulate_latents(args, codec, weights_sha: str) -> np.ndarray:
     """The latents of the grid's rows: --photo encoded, --index rows, or --n seeded validation faces."""
     from latentlab import data as data_lib
     from latentlab.attributes import split_mask
@@ -279,7 +342,7 @@ def _manipulate_latents(args, codec) -> np.ndarray:
             except (data_lib.UnreadableImage, FileNotFoundError) as exc:
                 raise UserError(f"cannot read photo {path}: {exc}") from None
         return codec.encode(np.stack(faces))
-    latents = read_latents(args.latents, codec.latent_dim, weights_fingerprint(args.weights))
+    latents = read_latents(args.latents, codec.latent_dim, weights_sha)
     z_all = latents["z_mean"]
     if args.index:
         bad = [i for i in args.index if not 0 <= i < len(z_all)]
@@ -303,12 +366,13 @@ def cmd_manipulate(args) -> int:
     if args.steps < 2 or args.range <= 0:
         raise UserError("--steps must be at least 2 and --range positive")
     codec = _load_codec(args.weights)
-    directions = AttributeDirections.load(args.directions, weights_fingerprint(args.weights))
+    weights_sha = weights_fingerprint(args.weights)
+    directions = AttributeDirections.load(args.directions, weights_sha)
     if directions.latent_dim != codec.latent_dim:
         raise UserError(f"{args.directions} holds {directions.latent_dim}-dimensional directions, "
                         f"the model's latent size is {codec.latent_dim}")
     directions.direction(args.attr, args.hold)
-    z = _manipulate_latents(args, codec)
+    z = _manipulate_latents(args, codec, weights_sha)
     amounts = np.linspace(-args.range, args.range, args.steps)
     moved = directions.edit(z, args.attr, amounts, args.hold).transpose(1, 0, 2)
     images = codec.decode(moved.reshape(-1, codec.latent_dim))
@@ -320,7 +384,7 @@ def cmd_manipulate(args) -> int:
 
 
 def cmd_plot_latents(args) -> int:
-    from latentlab.latent_space import read_latents
+    from latentlab.latent_space import load_latent_file, read_latents
     from latentlab.plots import active_dimensions, save_latent_distribution
 
     latents = read_latents(args.latents)
@@ -328,12 +392,7 @@ def cmd_plot_latents(args) -> int:
     kl = latents["kl_per_dim"] if "kl_per_dim" in latents else np.full(z.shape[1], np.nan)
     current = None
     if args.latent:
-        try:
-            current = np.load(args.latent, allow_pickle=False).astype(np.float32).reshape(-1)
-        except (OSError, ValueError) as exc:
-            raise UserError(f"cannot read latent {args.latent}: {exc}") from None
-        if current.shape != (z.shape[1],):
-            raise UserError(f"{args.latent} holds {current.size} values, the latents have {z.shape[1]} dimensions")
+        current = load_latent_file(args.latent, z.shape[1])
     if args.index is not None:
         if not 0 <= args.index < len(z):
             raise UserError(f"--index {args.index} is out of range: the latents file holds {len(z)} faces")
@@ -363,6 +422,7 @@ def cmd_encode(args) -> int:
     from latentlab.data import UnreadableImage, open_image
     from latentlab.faces import NoFaceFound, encode_photo
     from latentlab.imaging import save_png
+    from latentlab.latent_space import save_latent_file
 
     if args.neighbours < 0:
         raise UserError("--neighbours must be 0 or more")
@@ -376,7 +436,7 @@ def cmd_encode(args) -> int:
     except NoFaceFound:
         print(f"no face found in {args.photo}; use --no-align to encode the whole image", file=sys.stderr)
         return 2
-    np.save(args.out, encoded.z.astype(np.float32))
+    save_latent_file(args.out, encoded.z)
     if encoded.face is not None:
         x1, y1, x2, y2 = encoded.face.box
         print(f"face: {x2 - x1:.0f}x{y2 - y1:.0f} px at ({x1:.0f}, {y1:.0f}), confidence {encoded.face.confidence:.3f}")

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from latentlab.attributes import DEFAULT_ATTRIBUTES
 from latentlab.config import CROPS, DECODER_HEADS, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT
+from latentlab.prior import PRIORS
+from latentlab.distributed import STRATEGIES, WORKER_TIMEOUT_S
 
-SUBCOMMANDS = ("train", "distill", "evaluate", "sample", "index", "prepare", "attributes", "manipulate", "plot-latents",
-               "bench", "encode")
+SUBCOMMANDS = ("train", "distill", "evaluate", "sample", "reconstruct", "index", "prepare", "attributes", "manipulate",
+               "plot-latents", "bench", "encode")
 DEFAULT_DATA = PROJECT_ROOT / "data" / "img_align_celeba"
 
 
@@ -36,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train on a folder of images (default subcommand)")
     train.add_argument("--data", type=Path, default=None, help=f"image folder (default {DEFAULT_DATA.relative_to(PROJECT_ROOT)})")
     train.add_argument("--epochs", type=int, default=10)
-    train.add_argument("--batch-size", type=int)
+    train.add_argument("--batch-size", type=int, help="the global batch, shared by every replica and worker")
     train.add_argument("--image-size", type=int)
     train.add_argument("--latent-dim", type=int)
     add_architecture_args(train)
@@ -54,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue the run from its last checkpoint")
     train.add_argument("--init-from", type=Path,
                        help="start from these weights; their model.json gives every setting not named here")
-    train.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default")
+    train.add_argument("--strategy", choices=STRATEGIES, default="default",
+                       help="mirrored: every GPU of this machine; multiworker: several machines, set up by TF_CONFIG")
+    train.add_argument("--cpu-devices", type=int, metavar="N",
+                       help="split the CPU into N devices (to try --strategy mirrored without GPUs)")
+    train.add_argument("--worker-timeout", type=float, default=WORKER_TIMEOUT_S, metavar="SECONDS",
+                       help="multiworker: how long to wait for every worker in TF_CONFIG to come up")
     train.add_argument("--no-cache", action="store_true", help="do not cache preprocessed images on disk")
     train.add_argument("--runs-dir", type=Path, default=PROJECT_ROOT / "runs", help="where runs/NAME/ logs and checkpoints go")
     train.add_argument("--limit", type=int, help="use only the first N images")
@@ -87,13 +94,28 @@ def build_parser() -> argparse.ArgumentParser:
                           help="CelebA list_attr_celeba.txt: the JSON gains attribute_auc (projection on --directions)")
     evaluate.add_argument("--directions", type=Path, default=DEFAULT_ATTRIBUTES, help="attribute directions file")
 
-    sample = commands.add_parser("sample", help="a grid of images decoded from the prior")
+    sample = commands.add_parser("sample", help="faces decoded from random latents: a grid and / or one PNG each")
     sample.add_argument("--n", type=int, default=64)
-    sample.add_argument("--out", type=Path, required=True)
+    sample.add_argument("--out", type=Path, help="the grid PNG")
+    sample.add_argument("--out-dir", type=Path, help="one PNG per face: sample_000.png, ...")
     sample.add_argument("--seed", type=int)
-    sample.add_argument("--temperature", type=float, default=1.0, help="scale of the prior draws")
+    sample.add_argument("--prior", choices=PRIORS, default="fitted",
+                        help="fitted: the Gaussian fitted to the dataset latents (--latents); normal: N(0, I)")
+    sample.add_argument("--temperature", type=float, default=1.0,
+                        help="scale of the draws around the prior's mean (1: the prior itself)")
     sample.add_argument("--cols", type=int)
     sample.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    sample.add_argument("--latents", type=Path, default=None,
+                        help=f"dataset latents holding the fitted prior (default {DEFAULT_LATENTS.relative_to(PROJECT_ROOT)}; "
+                             "when that one is missing or made for other weights, N(0, I) with a note)")
+
+    reconstruct = commands.add_parser("reconstruct", help="the model's version of each image: one PNG per input")
+    reconstruct.add_argument("--data", type=Path, required=True, metavar="DIR|PHOTO",
+                             help="a folder of images (searched recursively) or one image file")
+    reconstruct.add_argument("--out-dir", type=Path, required=True,
+                             help="where the PNGs go (same relative path and stem as each input)")
+    reconstruct.add_argument("--limit", type=int, help="only the first N images")
+    reconstruct.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
 
     index = commands.add_parser("index", help="encode every image of a folder into data/latents.npz")
     index.add_argument("--data", type=Path, required=True)

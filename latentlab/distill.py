@@ -15,6 +15,7 @@ import numpy as np
 from keras import ops
 
 from latentlab import data as data_lib
+from latentlab.codec import Codec
 from latentlab.config import ModelConfig, model_json_path, save_model_json
 from latentlab.errors import UserError
 from latentlab.imaging import to_float
@@ -116,9 +117,7 @@ class SaveStudent(keras.callbacks.Callback):
 
 def val_psnr(vae: VAE, images: np.ndarray) -> float:
     """Mean PSNR (dB) of z_mean reconstructions of uint8 images."""
-    batch = to_float(images)
-    z_mean, _ = vae.encoder.predict(batch, verbose=0, batch_size=64)
-    return float(np.mean(psnr(mse_per_image(batch, vae.decoder.predict(z_mean, verbose=0, batch_size=64)))))
+    return float(np.mean(psnr(mse_per_image(to_float(images), Codec(vae).reconstruct(images)))))
 
 
 def distill(teacher_weights, student_config: ModelConfig, options: TrainOptions) -> dict:

@@ -12,6 +12,7 @@ import keras
 from keras import layers, ops
 
 from latentlab.config import ModelConfig, load_model_json, model_json_path, require_weights
+from latentlab.distributed import across_workers, replicas_in_sync
 from latentlab.errors import UserError
 from latentlab.files import atomic_path
 
@@ -83,10 +84,14 @@ def reconstruction_loss(images, reconstructions, kind: str):
     return ops.mean(ops.sum(per_pixel, axis=(1, 2, 3)))
 
 
+def kl_per_dimension(z_mean, z_log_var):
+    """KL(N(z_mean, exp(z_log_var)) || N(0, 1)) of each image and latent dimension: (N, D) -> (N, D) nats."""
+    return -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
+
+
 def kl_divergence(z_mean, z_log_var):
     """KL(q(z|x) || N(0, I)) summed over latent dimensions, averaged over the batch."""
-    per_dim = -0.5 * (1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var))
-    return ops.mean(ops.sum(per_dim, axis=1))
+    return ops.mean(ops.sum(kl_per_dimension(z_mean, z_log_var), axis=1))
 
 
 class VAE(keras.Model):
@@ -137,7 +142,15 @@ class VAE(keras.Model):
         self.total_loss_tracker.update_state(total)
         self.reconstruction_loss_tracker.update_state(reconstruction)
         self.kl_loss_tracker.update_state(kl)
-        return total
+        return total / replicas_in_sync()  # replicas' gradients are summed: each contributes its share
+
+    def get_metrics_result(self):
+        """The metrics, each given one axis when training across workers: there Keras averages them with
+        strategy.reduce(MEAN, axis=0), which fails on scalars (tensorflow/tensorflow#72388)."""
+        results = super().get_metrics_result()
+        if across_workers():
+            return {name: ops.reshape(value, (1,)) for name, value in results.items()}
+        return results
 
 
 def build_vae(config: ModelConfig) -> VAE:

@@ -12,17 +12,21 @@ import contextlib
 import datetime as dt
 import json
 import math
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
 
 from latentlab import data as data_lib
+from latentlab.codec import Codec
 from latentlab.config import PROJECT_ROOT, ModelConfig, load_model_json, model_json_path, save_model_json
-from latentlab.files import atomic_write_text
+from latentlab.distributed import Worker, shard_by_data
 from latentlab.errors import UserError
-from latentlab.imaging import comparison_grid, make_grid, save_loss_plot, save_png
+from latentlab.files import atomic_write_text
+from latentlab.imaging import comparison_grid, make_grid, save_loss_plot, save_png, to_float
 from latentlab.metrics import mse_per_image, psnr
 from latentlab.model import VAE, build_vae, load_weights_checked, save_checkpoint_atomic, save_weights_atomic
 
@@ -39,7 +43,8 @@ class TrainOptions:
     name: str | None = None
     resume: bool = False
     init_from: Path | None = None
-    strategy: str = "default"
+    strategy: Any = None  # a tf.distribute.Strategy from distributed.start_strategy, or None
+    worker: Worker = field(default_factory=Worker)
     cache: bool = True
     lr_schedule: str = "cosine"
     lr_warmup_steps: int | None = None
@@ -84,22 +89,22 @@ class EpochArtifacts(keras.callbacks.Callback):
     """Counts the epoch and step reached; after each epoch writes validation MSE/PSNR (from z_mean),
     sample and reconstruction grids, the user-facing weights + model.json, and the resumable checkpoint."""
 
-    def __init__(self, options: TrainOptions, run_dir: Path, val_images: np.ndarray, summary: dict):
+    def __init__(self, files: RunFiles, start: RunStart, val_images: np.ndarray, summary: dict):
         super().__init__()
-        self.options, self.run_dir, self.val_images, self.summary = options, run_dir, val_images, summary
-        self.fixed_z = None
-        self.epoch, self.step, self.steps_done = summary["initial_epoch"], 0, 0
+        self.files, self.start, self.val_images, self.summary = files, start, val_images, summary
+        self.fixed_z, self.codec = None, None
+        self.epoch, self.step, self.steps_done = start.epoch, start.step, 0
 
     @property
     def images_seen(self) -> int:
-        return self.summary["images_seen_before"] + self.steps_done * self.summary["batch_size"]
+        return self.start.images_seen + self.steps_done * self.start.config.batch_size
 
     def on_train_begin(self, logs=None):
-        latent_dim = self.model.config.latent_dim
-        self.fixed_z = np.random.default_rng(0).standard_normal((32, latent_dim)).astype(np.float32)
+        self.codec = Codec(self.model)
+        self.fixed_z = np.random.default_rng(0).standard_normal((32, self.codec.latent_dim)).astype(np.float32)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch, self.step = epoch, self.summary.pop("resume_step", 0)
+        self.epoch, self.step = epoch, self.start.step if epoch == self.start.epoch else 0
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
@@ -107,20 +112,16 @@ class EpochArtifacts(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        self.epoch, self.step = epoch + 1, 0
         losses = [logs.get(k) for k in ("loss", "val_loss")]
         if any(v is None or not math.isfinite(v) for v in losses):
             return  # NanGuard reports it; the last good files stay as they are
-        vae: VAE = self.model
-        originals = self.val_images[:VAL_METRIC_IMAGES].astype(np.float32) / 255.0
-        reconstructions = np.concatenate([
-            np.asarray(vae.decoder(vae.encoder(originals[s : s + 64], training=False)[0], training=False))
-            for s in range(0, len(originals), 64)
-        ])
+        originals = to_float(self.val_images[:VAL_METRIC_IMAGES])
+        reconstructions = self.codec.reconstruct(originals)
         mse = mse_per_image(originals, reconstructions)
-        samples = np.asarray(vae.decoder(self.fixed_z, training=False))
         tag = f"epoch_{epoch + 1:03d}.png"
-        save_png(self.run_dir / "samples" / tag, make_grid(samples, cols=8))
-        save_png(self.run_dir / "reconstructions" / tag,
+        save_png(self.files.logs_dir / "samples" / tag, make_grid(self.codec.decode(self.fixed_z), cols=8))
+        save_png(self.files.logs_dir / "reconstructions" / tag,
                  comparison_grid(originals[:VAL_PREVIEW], reconstructions[:VAL_PREVIEW]))
         self.summary.update({
             "epochs": epoch + 1,
@@ -133,12 +134,11 @@ class EpochArtifacts(keras.callbacks.Callback):
             "val_psnr": round(float(psnr(mse).mean()), 3),
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         })
-        save_weights_atomic(vae, self.options.out)
-        save_model_json(model_json_path(self.options.out), vae.config, public_summary(self.summary))
-        save_checkpoint_atomic(vae, self.run_dir / "checkpoint.weights.h5")
-        write_state(self.run_dir, epoch + 1, 0, self.summary)
-        if self.options.verbose:
-            print(f"epoch {epoch + 1}: val PSNR {self.summary['val_psnr']:.2f} dB, weights saved to {self.options.out}")
+        save_weights_atomic(self.model, self.files.out)
+        save_model_json(model_json_path(self.files.out), self.start.config, self.summary)
+        self.files.save_state(self.model, self.start.config, self.epoch, 0, self.summary)
+        if self.params.get("verbose") and self.files.chief:
+            print(f"epoch {epoch + 1}: val PSNR {self.summary['val_psnr']:.2f} dB, weights saved to {self.files.out}")
 
 
 class NanGuard(keras.callbacks.Callback):
@@ -159,11 +159,67 @@ class NanGuard(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def write_state(run_dir: Path, epoch: int, step: int, summary: dict) -> None:
-    """state.json: where --resume continues (epochs completed, steps into the next one) and what was seen."""
-    state = {"epoch": epoch, "step": step, "images_seen": summary["images_seen"], "config": summary["config"],
-             "summary": public_summary(summary)}
-    atomic_write_text(run_dir / "state.json", json.dumps(state, indent=2) + "\n")
+@dataclass
+class RunStart:
+    """Where training starts: its config, the epochs already done, the steps already done of the next epoch,
+    and the images the starting weights have seen."""
+
+    config: ModelConfig
+    epoch: int = 0
+    step: int = 0
+    images_seen: int = 0
+
+
+def run_start(config: ModelConfig, options: TrainOptions, state_path: Path) -> RunStart:
+    """A fresh start, a start from --init-from weights, or the place --resume continues from (state.json)."""
+    if options.resume:
+        if not state_path.is_file():
+            raise UserError(f"nothing to resume: {state_path} not found (run without --resume to start)")
+        state = json.loads(state_path.read_text())
+        start = RunStart(ModelConfig.from_dict(state["config"]), state["epoch"], state.get("step", 0), state["images_seen"])
+        if start.epoch >= options.epochs:
+            raise UserError(f"run {options.run_name} already finished {start.epoch} epochs: raise --epochs to continue")
+        return start
+    if options.init_from:
+        _, init_summary = load_model_json(model_json_path(options.init_from))
+        return RunStart(config, images_seen=int(init_summary.get("images_seen", 0)))
+    return RunStart(config)
+
+
+@dataclass
+class RunFiles:
+    """Where one worker writes. `state_dir`: its resumable checkpoint and state.json; `logs_dir`: log.csv,
+    TensorBoard, the sample and reconstruction grids, loss.png; `out`: the weights users load, with model.json.
+    Only the chief writes user-facing files where users look: the other workers keep their state in
+    runs/NAME/worker-N and write the rest to a temporary folder that is removed at the end."""
+
+    state_dir: Path
+    logs_dir: Path
+    out: Path
+    chief: bool = True
+
+    @classmethod
+    def for_worker(cls, options: TrainOptions, stack: contextlib.ExitStack) -> "RunFiles":
+        run_dir = options.runs_dir / options.run_name
+        if options.worker.chief:
+            return cls(run_dir, run_dir, options.out)
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"latentlab-worker{options.worker.index}-")))
+        return cls(run_dir / f"worker-{options.worker.index}", scratch, scratch / options.out.name, chief=False)
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.state_dir / "checkpoint.weights.h5"
+
+    @property
+    def state(self) -> Path:
+        return self.state_dir / "state.json"
+
+    def save_state(self, vae: VAE, config: ModelConfig, epoch: int, step: int, summary: dict) -> None:
+        """The checkpoint (weights + optimizer state) and state.json: where --resume continues."""
+        save_checkpoint_atomic(vae, self.checkpoint)
+        state = {"epoch": epoch, "step": step, "images_seen": summary["images_seen"], "config": config.to_dict(),
+                 "summary": summary}
+        atomic_write_text(self.state, json.dumps(state, indent=2) + "\n")
 
 
 def sync_training_state(vae: VAE) -> None:
@@ -173,27 +229,6 @@ def sync_training_state(vae: VAE) -> None:
     """
     if getattr(vae, "_jax_state", None) is not None:
         vae.jax_state_sync()
-
-
-def public_summary(summary: dict) -> dict:
-    """The training summary stored in model.json (bookkeeping keys removed)."""
-    hidden = {"images_seen_before", "initial_epoch", "config", "resume_step"}
-    return {k: v for k, v in summary.items() if k not in hidden}
-
-
-def distribution_strategy(name: str):
-    """A tf.distribute strategy scope for 'mirrored' / 'multiworker', or a null context."""
-    if name == "default":
-        return contextlib.nullcontext()
-    if keras.backend.backend() != "tensorflow":
-        raise UserError(f"--strategy {name} needs the TensorFlow backend (KERAS_BACKEND=tensorflow)")
-    import tensorflow as tf
-
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy().scope()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy().scope()
-    raise UserError(f"unknown strategy {name!r}: use default, mirrored or multiworker")
 
 
 def datasets(config: ModelConfig, options: TrainOptions, load_crop: str, report: data_lib.SkipReport):
@@ -208,10 +243,14 @@ def datasets(config: ModelConfig, options: TrainOptions, load_crop: str, report:
     size, batch = config.image_size, config.batch_size
     if keras.backend.backend() == "tensorflow":
         cache_dir = options.runs_dir / ".cache" if options.cache else None
+        if cache_dir and options.worker.count > 1:
+            cache_dir = cache_dir / f"worker-{options.worker.index}"  # workers sharing a disk must not share a cache
         train, n_train = data_lib.tf_dataset(train_paths, size, load_crop, batch, shuffle=True, flip=True,
                                              cache_dir=cache_dir, report=report)
         val, n_val = data_lib.tf_dataset(val_paths, size, load_crop, batch, shuffle=False, flip=False,
                                          cache_dir=cache_dir, report=report)
+        if options.worker.count > 1:
+            train, val = shard_by_data(train), shard_by_data(val)
     else:
         _, train_images = data_lib.load_array(train_paths, size, load_crop, report)
         _, val_images = data_lib.load_array(val_paths, size, load_crop, report)
@@ -241,91 +280,104 @@ def learning_rate_schedule(config: ModelConfig, options: TrainOptions, steps_per
                                                   warmup_target=config.learning_rate, warmup_steps=warmup)
 
 
-def compile_for_training(model: keras.Model, learning_rate, strategy: str = "default") -> None:
+def compile_for_training(model: keras.Model, learning_rate, distributed: bool = False) -> None:
     """Adam with gradient clipping, XLA-compiled (Keras leaves XLA off on CPU by default; it is
     4-11 % faster here), except under a tf.distribute strategy, which XLA does not support."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=100.0),
-                  jit_compile=strategy == "default")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=100.0), jit_compile=not distributed)
+
+
+def build_for_training(start: RunStart, options: TrainOptions, files: RunFiles, steps_per_epoch: int) -> VAE:
+    """The VAE, compiled, its optimizer built, with the weights it starts from (under the strategy, if any)."""
+    scope = options.strategy.scope() if options.strategy else contextlib.nullcontext()
+    with scope:
+        vae = build_vae(start.config)
+        compile_for_training(vae, learning_rate_schedule(start.config, options, steps_per_epoch), bool(options.strategy))
+        vae.optimizer.build(vae.trainable_variables)
+        if options.resume:
+            load_weights_checked(vae, files.checkpoint)
+        elif options.init_from:
+            load_weights_checked(vae, options.init_from)
+    return vae
+
+
+def fit(vae: VAE, train_ds, start: RunStart, options: TrainOptions, steps_per_epoch: int, stop, **fit_args) -> None:
+    """The rest of a started epoch (when resuming mid-epoch), then the remaining epochs; `stop()` is true after a NaN."""
+    epoch = start.epoch
+    if start.step:
+        print(f"resuming epoch {epoch + 1} at step {start.step + 1} of {steps_per_epoch}")
+        vae.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps_per_epoch - start.step, **fit_args)
+        epoch += 1
+    if epoch < options.epochs and not stop():
+        vae.fit(train_ds, epochs=options.epochs, initial_epoch=epoch, **fit_args)
 
 
 def train(config: ModelConfig, options: TrainOptions) -> dict:
     """Train (or resume) and return the training summary written to model.json."""
-    run_dir = options.runs_dir / options.run_name
-    state_path = run_dir / "state.json"
-    initial_epoch, resume_step, images_seen_before = 0, 0, 0
-    if options.resume:
-        if not state_path.is_file():
-            raise UserError(f"nothing to resume: {state_path} not found (run without --resume to start)")
-        state = json.loads(state_path.read_text())
-        config = ModelConfig.from_dict(state["config"])
-        initial_epoch, resume_step, images_seen_before = state["epoch"], state.get("step", 0), state["images_seen"]
-        if initial_epoch >= options.epochs:
-            raise UserError(f"run {options.run_name} already finished {initial_epoch} epochs: raise --epochs to continue")
-    elif options.init_from:
-        _, init_summary = load_model_json(model_json_path(options.init_from))
-        images_seen_before = int(init_summary.get("images_seen", 0))
+    with contextlib.ExitStack() as stack:
+        files = RunFiles.for_worker(options, stack)
+        return _train(config, options, files)
 
+
+def _train(config: ModelConfig, options: TrainOptions, files: RunFiles) -> dict:
+    start = run_start(config, options, files.state)
     prepared = data_lib.prepared_crop(options.data)
     if prepared:
-        config = config.replace(crop=prepared)
+        start.config = start.config.replace(crop=prepared)
+    config = start.config
+    replicas = options.strategy.num_replicas_in_sync if options.strategy else 1
+    if config.batch_size % replicas:
+        raise UserError(f"--batch-size {config.batch_size} (the global batch) must be a multiple of the "
+                        f"{replicas} replicas training in sync")
     report = data_lib.SkipReport()
     train_ds, val_ds, val_preview, n_train, n_val = datasets(config, options, "none" if prepared else config.crop, report)
     steps_per_epoch = n_train // config.batch_size
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if start.step >= steps_per_epoch:
+        start.epoch, start.step = start.epoch + 1, 0
+    for folder in (files.state_dir, files.logs_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    vae = build_for_training(start, options, files, steps_per_epoch)
 
-    with distribution_strategy(options.strategy):
-        vae = build_vae(config)
-        compile_for_training(vae, learning_rate_schedule(config, options, steps_per_epoch), options.strategy)
-        vae.optimizer.build(vae.trainable_variables)
-        if options.resume:
-            load_weights_checked(vae, run_dir / "checkpoint.weights.h5")
-        elif options.init_from:
-            load_weights_checked(vae, options.init_from)
-
-    summary = {
-        "dataset": str(options.data), "train_images": n_train, "val_images": n_val,
-        "crop": config.crop, "backend": keras.backend.backend(),
-        "images_seen": images_seen_before, "images_seen_before": images_seen_before,
-        "initial_epoch": initial_epoch, "batch_size": config.batch_size, "config": config.to_dict(),
-    }
+    summary = {"dataset": str(options.data), "train_images": n_train, "val_images": n_val, "crop": config.crop,
+               "backend": keras.backend.backend(), "images_seen": start.images_seen, "batch_size": config.batch_size}
     if options.init_from:
         summary["init_from"] = str(options.init_from)
-    if resume_step >= steps_per_epoch:
-        initial_epoch, resume_step = initial_epoch + 1, 0
-    summary["resume_step"] = resume_step
+    if replicas > 1:
+        summary.update(replicas=replicas, workers=options.worker.count)
     nan_guard = NanGuard()
-    artifacts = EpochArtifacts(options, run_dir, val_preview, summary)
-    callbacks = [
-        nan_guard,
-        keras.callbacks.CSVLogger(str(run_dir / "log.csv"), append=options.resume),
-        artifacts,
-    ]
+    artifacts = EpochArtifacts(files, start, val_preview, summary)
+    callbacks = [nan_guard, keras.callbacks.CSVLogger(str(files.logs_dir / "log.csv"), append=options.resume), artifacts]
     if keras.backend.backend() == "tensorflow":
-        callbacks.append(keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"))
-    if options.verbose:
+        callbacks.append(keras.callbacks.TensorBoard(str(files.logs_dir / "tensorboard"), update_freq="epoch"))
+    verbose = options.verbose if files.chief else 0
+    if verbose:
         print(f"training on {n_train} images ({n_val} for validation) at {config.image_size} px, "
-              f"latent {config.latent_dim}, run {run_dir}")
-    fit_args = dict(validation_data=val_ds, callbacks=callbacks, verbose=options.verbose, shuffle=False)
+              f"latent {config.latent_dim}, batch {config.batch_size} over {replicas} replica(s), "
+              f"run {files.state_dir}")
     try:
-        if resume_step:
-            print(f"resuming epoch {initial_epoch + 1} at step {resume_step + 1} of {steps_per_epoch}")
-            vae.fit(train_ds, epochs=initial_epoch + 1, initial_epoch=initial_epoch,
-                    steps_per_epoch=steps_per_epoch - resume_step, **fit_args)
-            initial_epoch += 1
-        if initial_epoch < options.epochs and not nan_guard.stopped_at:
-            vae.fit(train_ds, epochs=options.epochs, initial_epoch=initial_epoch, **fit_args)
+        fit(vae, train_ds, start, options, steps_per_epoch, lambda: nan_guard.stopped_at, validation_data=val_ds,
+            callbacks=callbacks, verbose=verbose, shuffle=False)
     except KeyboardInterrupt:
-        sync_training_state(vae)
-        save_checkpoint_atomic(vae, run_dir / "checkpoint.weights.h5")
-        summary["images_seen"] = artifacts.images_seen
-        write_state(run_dir, artifacts.epoch, artifacts.step, summary)
-        print(f"\ninterrupted at epoch {artifacts.epoch + 1}, step {artifacts.step}: checkpoint saved; "
-              f"continue with the same command plus --resume (run {options.run_name})")
+        interrupted(vae, files, start, artifacts, options)
     report.warn()
     if nan_guard.stopped_at:
         epoch, step = nan_guard.stopped_at
         print(f"loss became NaN at epoch {epoch}, step {step}: training stopped; {options.out} keeps the last good weights")
-    if (run_dir / "log.csv").is_file() and (run_dir / "log.csv").stat().st_size:
-        save_loss_plot(run_dir / "log.csv", run_dir / "loss.png")
+    log = files.logs_dir / "log.csv"
+    if files.chief and log.is_file() and log.stat().st_size:
+        save_loss_plot(log, files.logs_dir / "loss.png")
     summary["skipped"] = len(report)
-    return public_summary(summary)
+    return summary
+
+
+def interrupted(vae: VAE, files: RunFiles, start: RunStart, artifacts: EpochArtifacts, options: TrainOptions) -> None:
+    """Ctrl-C: save where training stood. Several workers keep the end of the last epoch instead (all of them have
+    its checkpoint, while the step each one reached mid-epoch can differ)."""
+    if options.worker.count > 1:
+        print(f"\ninterrupted in epoch {artifacts.epoch + 1}: --resume continues every worker from the end of epoch "
+              f"{artifacts.epoch} (run {options.run_name})")
+        return
+    sync_training_state(vae)
+    artifacts.summary["images_seen"] = artifacts.images_seen
+    files.save_state(vae, start.config, artifacts.epoch, artifacts.step, artifacts.summary)
+    print(f"\ninterrupted at epoch {artifacts.epoch + 1}, step {artifacts.step}: checkpoint saved; "
+          f"continue with the same command plus --resume (run {options.run_name})")

@@ -1,0 +1,188 @@
+"""tf.distribute for `vae.py train --strategy mirrored|multiworker`, started before any TensorFlow op.
+
+TensorFlow configures collective ops once per process, so the strategy is made at start-up
+(`start_strategy`), before the data pipeline or the model exist. `multiworker` reads the cluster
+from TF_CONFIG, as TensorFlow documents it:
+
+    {"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}
+
+Mistakes in it, a port already in use, or a worker that never comes up are one line each
+(`UserError`), within `timeout_s`. `--batch-size` is the global batch: each of the
+`num_replicas_in_sync` replicas computes an equal share of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from dataclasses import dataclass
+
+from latentlab.errors import UserError
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+WORKER_TIMEOUT_S = 120.0
+TASK_TYPES = ("chief", "worker")
+
+
+@dataclass(frozen=True)
+class Worker:
+    """This process's place in training: task index, number of workers, and whether it is the chief
+    (the one that writes the user-facing files)."""
+
+    index: int = 0
+    count: int = 1
+
+    @property
+    def chief(self) -> bool:
+        return self.index == 0
+
+
+def _address_port(address: str, where: str) -> tuple[str, int]:
+    host, _, port = str(address).rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"TF_CONFIG: {where} is {address!r}, expected host:port")
+    return host, int(port)
+
+
+def read_tf_config(text: str | None) -> tuple[list[str], Worker]:
+    """TF_CONFIG -> (every task's address, chief first, then the workers in order; this process's Worker).
+
+    UserError naming the problem when TF_CONFIG is missing or inconsistent."""
+    if not text:
+        raise UserError("--strategy multiworker needs TF_CONFIG: "
+                        '{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker", "index": 0}}')
+    try:
+        tf_config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"TF_CONFIG is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    cluster, task = (tf_config.get("cluster"), tf_config.get("task")) if isinstance(tf_config, dict) else (None, None)
+    if not isinstance(cluster, dict) or not isinstance(task, dict):
+        raise UserError('TF_CONFIG needs a "cluster" object and a "task" object')
+    unknown = sorted(set(cluster) - set(TASK_TYPES))
+    if unknown:
+        raise UserError(f"TF_CONFIG: cluster has {unknown[0]!r} tasks; training uses only 'chief' and 'worker'")
+    if not all(isinstance(cluster.get(t, []), list) for t in TASK_TYPES) or not cluster.get("worker") and not cluster.get("chief"):
+        raise UserError('TF_CONFIG: cluster must list addresses, e.g. {"worker": ["host1:port", "host2:port"]}')
+    if len(cluster.get("chief", [])) > 1:
+        raise UserError(f"TF_CONFIG: cluster lists {len(cluster['chief'])} chiefs; there can be one")
+    addresses = [*cluster.get("chief", []), *cluster.get("worker", [])]
+    for i, address in enumerate(addresses):
+        _address_port(address, f"cluster address {i + 1}")
+    if len(set(addresses)) != len(addresses):
+        raise UserError("TF_CONFIG: the cluster lists the same host:port twice")
+    task_type, task_index = task.get("type"), task.get("index", 0)
+    if task_type not in TASK_TYPES or task_type not in cluster:
+        raise UserError(f"TF_CONFIG: task type {task_type!r} is not in the cluster ({', '.join(cluster)})")
+    if not isinstance(task_index, int) or not 0 <= task_index < len(cluster[task_type]):
+        raise UserError(f"TF_CONFIG: task index {task_index!r} is outside the cluster's "
+                        f"{len(cluster[task_type])} {task_type} address(es)")
+    offset = len(cluster.get("chief", [])) if task_type == "worker" else 0
+    return addresses, Worker(index=offset + task_index, count=len(addresses))
+
+
+def check_port_free(address: str) -> None:
+    """UserError when this worker's port is taken by another program (TensorFlow would fail later)."""
+    _, port = _address_port(address, "this task's address")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed connection's TIME_WAIT is no owner
+        try:
+            probe.bind(("", port))
+        except OSError:
+            raise UserError(f"port {port} of this worker ({address}) is in use: "
+                            "stop what holds it or give this worker another port in TF_CONFIG") from None
+
+
+def split_cpu(devices: int) -> None:
+    """Make the CPU appear as `devices` logical devices (how a multi-GPU machine looks to MirroredStrategy)."""
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * devices)
+
+
+def _mirrored():
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("GPU"):
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.MirroredStrategy([device.name for device in tf.config.list_logical_devices("CPU")])
+
+
+def _multiworker(timeout_s: float):
+    """MultiWorkerMirroredStrategy, made in a thread: its constructor waits for every worker, so a worker that
+    never comes up is reported after timeout_s (and Ctrl-C still works meanwhile)."""
+    import tensorflow as tf
+
+    made: dict = {}
+
+    def make():
+        try:
+            made["strategy"] = tf.distribute.MultiWorkerMirroredStrategy()
+        except Exception as exc:  # reported by the caller's thread
+            made["error"] = exc
+
+    thread = threading.Thread(target=make, name="multiworker-start", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise UserError(f"not every worker in TF_CONFIG came up within {timeout_s:g} s: start the same command "
+                        "on each machine (with its own task index), or raise --worker-timeout")
+    if "error" in made:
+        raise UserError(f"the workers could not connect: {made['error']}")
+    return made["strategy"]
+
+
+def start_strategy(name: str, cpu_devices: int | None = None, timeout_s: float = WORKER_TIMEOUT_S):
+    """(strategy or None for 'default', this process's Worker). Call before TensorFlow runs any op."""
+    if name not in STRATEGIES:
+        raise UserError(f"unknown strategy {name!r}: use {', '.join(STRATEGIES)}")
+    if cpu_devices is not None and cpu_devices < 1:
+        raise UserError("--cpu-devices must be at least 1")
+    if name == "default" and not cpu_devices:
+        return None, Worker()
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise UserError(f"--strategy {name} and --cpu-devices need the TensorFlow backend (KERAS_BACKEND=tensorflow)")
+    worker = Worker()
+    if name == "multiworker":
+        addresses, worker = read_tf_config(os.environ.get("TF_CONFIG"))
+        check_port_free(addresses[worker.index])
+    if cpu_devices:
+        split_cpu(cpu_devices)
+    if name == "default":
+        return None, worker
+    return (_mirrored() if name == "mirrored" else _multiworker(timeout_s)), worker
+
+
+def shard_by_data(dataset):
+    """The dataset with tf.data's DATA auto-sharding: each worker keeps its share of every global batch."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def replicas_in_sync() -> int:
+    """Replicas computing the current step together (1 outside a tf.distribute strategy or off TensorFlow)."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def across_workers() -> bool:
+    """True inside a MultiWorkerMirroredStrategy's step."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
