@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
+import time
 from dataclasses import dataclass
 
 from latentlab.errors import UserError
@@ -82,16 +82,61 @@ def read_tf_config(text: str | None) -> tuple[list[str], Worker]:
     return addresses, Worker(index=offset + task_index, count=len(addresses))
 
 
-def check_port_free(address: str) -> None:
-    """UserError when this worker's port is taken by another program (TensorFlow would fail later)."""
+def listen(address: str) -> socket.socket:
+    """A listening socket on this worker's TF_CONFIG port; UserError when another program holds the port."""
     _, port = _address_port(address, "this task's address")
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed connection's TIME_WAIT is no owner
+    try:
+        return socket.create_server(("", port))  # SO_REUSEADDR: a closed connection's TIME_WAIT is no owner
+    except OSError:
+        raise UserError(f"port {port} of this worker ({address}) is in use: "
+                        "stop what holds it or give this worker another port in TF_CONFIG") from None
+
+
+def _greet(address: str, index: int) -> bool:
+    host, port = _address_port(address, "a cluster address")
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as connection:
+            connection.sendall(f"latentlab-worker {index}\n".encode())
+        return True
+    except OSError:
+        return False
+
+
+def _greeting(listener: socket.socket) -> int | None:
+    """The index a peer sent to `listener`, or None (nothing within 0.2 s, or not one of ours)."""
+    try:
+        connection, _ = listener.accept()
+    except (TimeoutError, OSError):
+        return None
+    with connection:
+        connection.settimeout(2.0)
         try:
-            probe.bind(("", port))
+            words = connection.recv(64).decode(errors="replace").split()
         except OSError:
-            raise UserError(f"port {port} of this worker ({address}) is in use: "
-                            "stop what holds it or give this worker another port in TF_CONFIG") from None
+            return None
+    return int(words[1]) if len(words) == 2 and words[0] == "latentlab-worker" and words[1].isdigit() else None
+
+
+def rendezvous(addresses: list[str], worker: Worker, timeout_s: float) -> None:
+    """Return once every worker of the cluster is up, checked on plain sockets at the TF_CONFIG ports before
+    TensorFlow takes them: TensorFlow's own wait for the cluster can be neither bounded nor interrupted.
+    Each worker connects to every other and waits to be connected to by every other, so none leaves early."""
+    listener = listen(addresses[worker.index])
+    listener.settimeout(0.2)
+    peers = {i for i in range(worker.count) if i != worker.index}
+    reached, heard = set(), set()
+    deadline = time.monotonic() + timeout_s
+    with listener:
+        while reached != peers or heard != peers:
+            if time.monotonic() > deadline:
+                missing = sorted(peers - (reached & heard))
+                raise UserError(f"worker(s) {', '.join(addresses[i] for i in missing)} did not come up within "
+                                f"{timeout_s:g} s: start the same command on each machine with its own task in "
+                                "TF_CONFIG, or raise --worker-timeout")
+            reached |= {i for i in peers - reached if _greet(addresses[i], worker.index)}
+            index = _greeting(listener)
+            if index in peers:
+                heard.add(index)
 
 
 def split_cpu(devices: int) -> None:
@@ -110,30 +155,6 @@ def _mirrored():
     return tf.distribute.MirroredStrategy([device.name for device in tf.config.list_logical_devices("CPU")])
 
 
-def _multiworker(timeout_s: float):
-    """MultiWorkerMirroredStrategy, made in a thread: its constructor waits for every worker, so a worker that
-    never comes up is reported after timeout_s (and Ctrl-C still works meanwhile)."""
-    import tensorflow as tf
-
-    made: dict = {}
-
-    def make():
-        try:
-            made["strategy"] = tf.distribute.MultiWorkerMirroredStrategy()
-        except Exception as exc:  # reported by the caller's thread
-            made["error"] = exc
-
-    thread = threading.Thread(target=make, name="multiworker-start", daemon=True)
-    thread.start()
-    thread.join(timeout_s)
-    if thread.is_alive():
-        raise UserError(f"not every worker in TF_CONFIG came up within {timeout_s:g} s: start the same command "
-                        "on each machine (with its own task index), or raise --worker-timeout")
-    if "error" in made:
-        raise UserError(f"the workers could not connect: {made['error']}")
-    return made["strategy"]
-
-
 def start_strategy(name: str, cpu_devices: int | None = None, timeout_s: float = WORKER_TIMEOUT_S):
     """(strategy or None for 'default', this process's Worker). Call before TensorFlow runs any op."""
     if name not in STRATEGIES:
@@ -149,12 +170,14 @@ def start_strategy(name: str, cpu_devices: int | None = None, timeout_s: float =
     worker = Worker()
     if name == "multiworker":
         addresses, worker = read_tf_config(os.environ.get("TF_CONFIG"))
-        check_port_free(addresses[worker.index])
+        rendezvous(addresses, worker, timeout_s)
     if cpu_devices:
         split_cpu(cpu_devices)
     if name == "default":
         return None, worker
-    return (_mirrored() if name == "mirrored" else _multiworker(timeout_s)), worker
+    import tensorflow as tf
+
+    return (_mirrored() if name == "mirrored" else tf.distribute.MultiWorkerMirroredStrategy()), worker
 
 
 def shard_by_data(dataset):

@@ -1,4 +1,4 @@
-"""`vae.py` end to end on a tiny model: train (+ resume), evaluate --json, sample, index, prepare, errors."""
+"""`vae.py` end to end on a tiny model: train (+ resume), evaluate --json, sample, reconstruct, index, prepare, errors."""
 
 import csv
 import json
@@ -11,7 +11,9 @@ from PIL import Image
 
 from latentlab.cli import main
 from latentlab.config import PROJECT_ROOT, load_model_json
-from tests.conftest import write_images
+from latentlab.files import weights_fingerprint
+from latentlab.prior import standard_normal
+from tests.helpers import write_images
 
 
 def test_train_writes_weights_summary_and_run_files(trained_tiny):
@@ -64,8 +66,81 @@ def test_evaluate_counts_unreadable_files(trained_tiny, tmp_path, capsys):
 
 def test_sample_writes_grid(trained_tiny, tmp_path):
     out = tmp_path / "samples.png"
-    assert main(["sample", "--n", "6", "--cols", "3", "--out", str(out), "--seed", "1", "--weights", str(trained_tiny)]) == 0
+    assert main(["sample", "--n", "6", "--cols", "3", "--out", str(out), "--seed", "1", "--prior", "normal",
+                 "--weights", str(trained_tiny)]) == 0
     assert Image.open(out).size == (3 * 34 + 2, 2 * 34 + 2)
+
+
+def tiny_latents(path, weights):
+    """A latents.npz for the tiny model, its latents far from N(0, I): mean 2, standard deviations 3 .. 0.3."""
+    from latentlab.latent_space import write_latents
+
+    z = np.random.default_rng(4).standard_normal((300, 8)) * np.linspace(3.0, 0.3, 8) + 2.0
+    write_latents(path, [f"{i}.png" for i in range(300)], z, np.ones(8), image_size=32, crop="center",
+                  weights_sha=weights_fingerprint(weights), data_root=str(path.parent))
+    return path
+
+
+@pytest.mark.parametrize("prior", ["fitted", "normal"])
+def test_sample_out_dir_writes_one_png_per_face_drawn_from_the_prior(trained_tiny, tmp_path, prior):
+    from latentlab.codec import Codec
+    from latentlab.imaging import to_uint8
+    from latentlab.latent_space import LatentSpace
+
+    latents = tiny_latents(tmp_path / "latents.npz", trained_tiny)
+    out_dir = tmp_path / "faces"
+    assert main(["sample", "--n", "5", "--out-dir", str(out_dir), "--seed", "3", "--temperature", "0.7",
+                 "--prior", prior, "--latents", str(latents), "--weights", str(trained_tiny)]) == 0
+    files = sorted(p.name for p in out_dir.iterdir())
+    assert files == [f"sample_{i:03d}.png" for i in range(5)]
+    written = np.stack([np.asarray(Image.open(out_dir / name)) for name in files])
+    assert written.shape == (5, 32, 32, 3)
+    expected_prior = LatentSpace.load(latents, 8).prior if prior == "fitted" else standard_normal(8)
+    z = expected_prior.draw(5, 0.7, np.random.default_rng(3))
+    expected = to_uint8(Codec.load(trained_tiny).decode(z))
+    assert np.abs(written.astype(int) - expected).max() <= 1
+
+
+def test_sample_falls_back_to_normal_without_fitting_latents(trained_tiny, tmp_path, capsys):
+    assert main(["sample", "--n", "2", "--out", str(tmp_path / "g.png"), "--weights", str(trained_tiny)]) == 0
+    assert "note: sampling from N(0, I)" in capsys.readouterr().err
+    other = tiny_latents(tmp_path / "other.npz", trained_tiny.with_name("model.json"))  # fingerprint of other bytes
+    assert main(["sample", "--n", "2", "--out", str(tmp_path / "g.png"), "--latents", str(other),
+                 "--weights", str(trained_tiny)]) == 2
+    assert "other weights" in capsys.readouterr().err
+    assert main(["sample", "--n", "2", "--weights", str(trained_tiny)]) == 2
+    assert "--out-dir" in capsys.readouterr().err
+
+
+def test_reconstruct_writes_one_png_per_readable_image_and_counts_unreadable(trained_tiny, tmp_path, capsys):
+    from latentlab.codec import Codec
+    from latentlab.data import load_preprocessed
+    from latentlab.imaging import to_uint8
+
+    photos = tmp_path / "photos"
+    paths = write_images(photos, 3) + write_images(photos / "more", 1, seed=1)
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    out_dir = tmp_path / "out"
+    assert main(["reconstruct", "--data", str(photos), "--out-dir", str(out_dir), "--weights", str(trained_tiny)]) == 0
+    captured = capsys.readouterr()
+    assert "skipped 1 unreadable image(s): broken.jpg" in captured.err
+    assert "wrote 4 reconstructions" in captured.out and "1 skipped" in captured.out
+    written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*.png"))
+    assert written == ["000000.png", "000001.png", "000002.png", "more/000000.png"]
+    codec = Codec.load(trained_tiny)
+    expected = to_uint8(codec.reconstruct(load_preprocessed(paths[1], 32, codec.config.crop)))
+    assert np.abs(np.asarray(Image.open(out_dir / "000001.png")).astype(int) - expected).max() <= 1
+
+    assert main(["reconstruct", "--data", str(paths[2]), "--out-dir", str(tmp_path / "one"),
+                 "--weights", str(trained_tiny)]) == 0
+    assert [p.name for p in (tmp_path / "one").iterdir()] == ["000002.png"]
+    assert main(["reconstruct", "--data", str(photos), "--out-dir", str(tmp_path / "two"), "--limit", "2",
+                 "--weights", str(trained_tiny)]) == 0
+    assert len(list((tmp_path / "two").rglob("*.png"))) == 2
+    capsys.readouterr()
+    assert main(["reconstruct", "--data", str(photos / "broken.jpg"), "--out-dir", str(tmp_path / "none"),
+                 "--weights", str(trained_tiny)]) == 2
+    assert "none of the 1 image file(s) could be read" in capsys.readouterr().err
 
 
 def test_index_writes_latents_and_attributes(trained_tiny, image_folder, tmp_path):
@@ -101,6 +176,7 @@ def run_cli(*args):
 @pytest.mark.parametrize("args, message", [
     (["evaluate", "--data", "/nonexistent/folder"], "does not exist"),
     (["sample", "--out", "x.png", "--weights", "/nonexistent/vae.weights.h5"], "not found"),
+    (["reconstruct", "--data", "/nonexistent/folder", "--out-dir", "out"], "does not exist"),
     (["train", "--data", "/nonexistent/folder"], "does not exist"),
     (["train", "--data", str(PROJECT_ROOT / "vae.py")], "is a file"),
     (["distill", "--data", "/nonexistent/folder", "--out", "s.weights.h5", "--teacher", "/nonexistent/t.weights.h5"],

@@ -8,7 +8,7 @@ from PIL import Image
 
 from latentlab import data
 from latentlab.errors import UserError
-from tests.conftest import write_images
+from tests.helpers import write_images
 
 
 def test_modes_are_converted_to_rgb(tmp_path):

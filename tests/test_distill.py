@@ -10,7 +10,7 @@ from latentlab.config import LEGACY_ARCHITECTURE, ModelConfig, load_model_json, 
 from latentlab.distill import transfer_weights
 from latentlab.errors import UserError
 from latentlab.model import build_vae, load_vae
-from tests.conftest import TINY, tiny_config
+from tests.helpers import TINY, tiny_config
 
 
 def randomise_batch_norm(vae, seed: int = 0) -> None:

@@ -11,7 +11,7 @@ from latentlab.config import ModelConfig, save_model_json
 from latentlab import latent_space
 from latentlab.latent_space import LatentSpace
 from latentlab.model import build_vae, save_weights_atomic
-from tests.test_faces import CELEBA_DIR, needs_celeba
+from tests.helpers import CELEBA_DIR, needs_celeba
 
 LATENT_DIM = 8
 NO_FACE_LINE = "no face found in {}; use --no-align to encode the whole image"

@@ -1,10 +1,10 @@
-"""LatentSpace: PCA basis, random / invert / reset, interpolation, nearest, latents files."""
+"""LatentSpace: PCA basis, the fitted prior, invert / reset, interpolation, nearest, latents files."""
 
 import numpy as np
 import pytest
 
 from latentlab.errors import UserError
-from latentlab.latent_space import LatentSpace, load_latent_file, save_latent_file
+from latentlab.latent_space import LatentSpace, load_latent_file, read_latents, save_latent_file, write_latents
 
 D = 6
 
@@ -37,7 +37,7 @@ def test_pca_axes_are_orthonormal_and_ordered_by_variance(space, latents):
 
 
 def test_with_coordinate_moves_one_slider_and_keeps_the_others(space):
-    z = space.random(np.random.default_rng(1))
+    z = space.prior.draw(1, 1.0, np.random.default_rng(1))[0]
     moved = space.with_coordinate(z, "pca", 2, 1.75)
     before, after = space.to_pca(z), space.to_pca(moved)
     assert after[2] == pytest.approx(1.75, abs=1e-4)
@@ -47,7 +47,7 @@ def test_with_coordinate_moves_one_slider_and_keeps_the_others(space):
 
 
 def test_invert_twice_is_identity_and_negates_pca_coordinates(space):
-    z = space.random(np.random.default_rng(2), 1.5)
+    z = space.prior.draw(1, 1.5, np.random.default_rng(2))[0]
     inverse = space.invert(z)
     assert np.allclose(space.to_pca(inverse), -space.to_pca(z), atol=1e-4)
     assert np.allclose(space.invert(inverse), z, atol=1e-5)
@@ -59,20 +59,38 @@ def test_reset_is_the_average_face(space, latents):
     assert np.array_equal(LatentSpace(D).reset(), np.zeros(D, np.float32))
 
 
-@pytest.mark.parametrize("scale", [0.0, 0.5, 1.0, 3.0])
-def test_random_is_bounded_by_the_range_and_seeded(space, scale):
-    draws = np.stack([space.random(np.random.default_rng(seed), scale) for seed in range(200)])
-    assert np.all(np.abs(draws) <= 3.0 * scale + 1e-6)
-    assert np.array_equal(space.random(np.random.default_rng(5), scale), space.random(np.random.default_rng(5), scale))
-    if scale:
-        assert draws.std() == pytest.approx(scale * 0.986, rel=0.1)  # N(0, scale^2) truncated at 3 sigma
-    else:
-        assert not draws.any()
+def test_the_prior_is_the_gaussian_of_the_dataset_latents(space, latents):
+    assert np.allclose(space.prior.mean, latents.mean(axis=0), atol=1e-4)
+    assert np.allclose(space.prior.covariance, np.cov(latents.astype(np.float32).T), rtol=1e-3, atol=1e-4)
+    bare = LatentSpace(D).prior
+    assert np.array_equal(bare.mean, np.zeros(D)) and np.array_equal(bare.covariance, np.eye(D))
+
+
+def test_latents_files_with_and_without_a_stored_prior_give_the_same_prior(tmp_path, latents):
+    names = [f"{i}.jpg" for i in range(len(latents))]
+    stored = tmp_path / "stored.npz"
+    write_latents(stored, names, latents, np.ones(D), image_size=32, crop="center", weights_sha="abc", data_root="x")
+    with np.load(stored) as npz:
+        assert npz["prior_mean"].shape == (D,) and npz["prior_cholesky"].shape == (D, D)
+        z_half = npz["z_mean"]
+    older = write_npz(tmp_path / "older.npz", names=np.array(names), z_mean=z_half, latent_dim=D)
+    assert "prior_mean" not in np.load(older).files
+    fitted = read_latents(older, D)  # fitted on the fly from z_mean
+    for key in ("prior_mean", "prior_cholesky"):
+        assert np.allclose(fitted[key], read_latents(stored, D)[key], atol=1e-6)
+    for path in (stored, older):
+        prior = LatentSpace.load(path, D).prior
+        assert np.allclose(prior.mean, latents.mean(axis=0), atol=0.01)
+        assert np.allclose(prior.covariance, np.cov(latents.T), rtol=0.01, atol=0.01)
+    damaged = write_npz(tmp_path / "damaged.npz", names=np.array(names), z_mean=z_half, prior_mean=np.zeros(D - 1),
+                        prior_cholesky=np.eye(D))
+    with pytest.raises(UserError, match="prior that does not fit its 6-dimensional latents"):
+        LatentSpace.load(damaged, D)
 
 
 def test_interpolation_endpoints_and_spherical_norm(space):
     rng = np.random.default_rng(3)
-    a, b = space.random(rng), space.random(rng)
+    a, b = space.prior.draw(2, 1.0, rng)
     for method in ("linear", "spherical"):
         assert np.allclose(space.interpolate(a, b, 0.0, method), a, atol=1e-5)
         assert np.allclose(space.interpolate(a, b, 1.0, method), b, atol=1e-5)

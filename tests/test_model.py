@@ -10,7 +10,7 @@ from latentlab.codec import Codec
 from latentlab.config import DEFAULT_WEIGHTS, ModelConfig, model_json_path
 from latentlab.errors import UserError
 from latentlab.model import build_vae, load_vae, load_weights_checked, save_weights_atomic
-from tests.conftest import synthetic_face, tiny_config
+from tests.helpers import synthetic_face, tiny_config
 
 
 @pytest.mark.parametrize("size", [32, 48, 80, 256])

@@ -13,7 +13,7 @@ from latentlab.config import load_model_json, save_model_json
 from latentlab.errors import UserError
 from latentlab.model import build_vae, load_weights_checked, save_weights_atomic
 from latentlab.training import NanGuard
-from tests.conftest import tiny_config, write_images
+from tests.helpers import tiny_config, write_images
 
 
 def test_la_mode_is_composited_onto_white(tmp_path):

@@ -13,7 +13,7 @@ from latentlab.cli import main
 from latentlab.files import weights_fingerprint
 from latentlab.config import ModelConfig, save_model_json
 from latentlab.model import build_vae, save_weights_atomic
-from tests.conftest import write_images
+from tests.helpers import write_images
 
 NAMES = ["Smiling", "Eyeglasses", "Young"]
 

@@ -14,32 +14,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from latentlab.config import ModelConfig  # noqa: E402
-
-LATENT_DIM = 8
-N_IMAGES = 30
-
-
-@pytest.fixture(scope="session")
-def tiny_codec():
-    """A 32 px, 8-dimensional VAE with random weights behind the real Codec (compiled once)."""
-    from latentlab.codec import Codec
-    from latentlab.model import build_vae
-
-    return Codec(build_vae(ModelConfig(image_size=32, latent_dim=LATENT_DIM, widths=(8, 16), bottleneck_channels=8)))
-
-
-def write_latents(path: Path, names: list[str], latent_dim: int = LATENT_DIM, seed: int = 0,
-                  weights_sha: str = "0123456789abcdef") -> Path:
-    """A latents.npz written by the one writer `vae.py index` uses, with anisotropic random latents."""
-    from latentlab.latent_space import write_latents
-
-    rng = np.random.default_rng(seed)
-    scales = np.linspace(2.0, 0.2, latent_dim)
-    z_mean = rng.standard_normal((len(names), latent_dim)) * scales + 0.3
-    write_latents(path, names, z_mean, np.ones(latent_dim), image_size=32, crop="center",
-                  weights_sha=weights_sha, data_root=str(path.parent / "photos"))
-    return path
+from tests.helpers import LATENT_DIM, N_IMAGES, write_latents  # noqa: E402
 
 
 @pytest.fixture

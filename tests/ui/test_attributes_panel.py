@@ -7,7 +7,7 @@ import pytest
 from latentlab.attributes import fit_directions, split_mask
 from latentlab.attributes import open_attributes
 from latentlab.ui.attributes_panel import AttributesPanel
-from tests.ui.conftest import LATENT_DIM
+from tests.helpers import LATENT_DIM
 
 SHA = "0123456789abcdef"  # the weights_sha conftest's latents.npz carries
 NAMES = ["Smiling", "Male", "Eyeglasses", "Young", "Wearing_Hat"]

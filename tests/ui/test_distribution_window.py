@@ -7,7 +7,7 @@ from PySide6.QtGui import QKeySequence
 
 from latentlab.latent_space import LatentSpace
 from latentlab.ui.distribution_window import THROTTLE_MS, DistributionWindow, parse_dimensions
-from tests.ui.conftest import LATENT_DIM
+from tests.helpers import LATENT_DIM
 
 
 def markers_match(dist, z):

@@ -13,8 +13,7 @@ from PySide6.QtGui import QDropEvent  # noqa: E402
 
 from latentlab.camera import CameraError, CameraInfo, ImageFileSource  # noqa: E402
 from latentlab.ui.face_panel import FacePanel  # noqa: E402
-from tests.test_faces import CELEBA_DIR, needs_celeba  # noqa: E402
-from tests.ui.conftest import LATENT_DIM  # noqa: E402
+from tests.helpers import CELEBA_DIR, LATENT_DIM, needs_celeba  # noqa: E402
 
 WAIT_MS = 20000
 FAKE_CAMERAS = [CameraInfo(0, "fake camera")]

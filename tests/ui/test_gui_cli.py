@@ -12,7 +12,7 @@ import pytest
 
 import gui
 from latentlab.config import DEFAULT_WEIGHTS, PROJECT_ROOT, save_model_json
-from tests.ui.conftest import write_latents
+from tests.helpers import write_latents
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.ui.conftest import LATENT_DIM, N_IMAGES
+from tests.helpers import LATENT_DIM, N_IMAGES
 
 
 def type_index(qtbot, indexer, text):

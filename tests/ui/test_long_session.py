@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel
 
 from latentlab.attributes import AttributeDirections
 from latentlab.config import ModelConfig
-from tests.ui.conftest import write_latents
+from tests.helpers import write_latents
 
 LATENT_DIM = 256
 N_ATTRIBUTES = 40

@@ -86,7 +86,42 @@ def test_reset_is_the_average_face(window, space):
     assert np.allclose([window.slider_panel.value_of(i) for i in range(8)], 0.0, atol=0.01)
 
 
-def test_randomize_is_bounded_by_the_range_and_seeded(qtbot, window, tiny_codec, space):
+def randomize_many(window, n: int = 2000) -> np.ndarray:
+    """The latents of n Randomize clicks (n, D)."""
+    draws = []
+    for _ in range(n):
+        window.randomize()
+        draws.append(window.latent)
+    return np.array(draws, np.float64)
+
+
+def assert_drawn_from(draws, mean, cholesky):
+    """The draws (n, D) whitened by the prior's mean and Cholesky factor have mean 0 and covariance I."""
+    white = np.linalg.solve(cholesky, (draws - mean).T).T
+    assert np.allclose(white.mean(axis=0), 0.0, atol=0.1)
+    assert np.allclose(np.cov(white.T), np.eye(len(mean)), atol=0.15)
+
+
+def test_randomize_draws_from_the_fitted_prior_and_from_normal_when_ticked(window, space):
+    fitted = np.cov(space.z_mean.T.astype(np.float64))
+    assert window.normal_prior_box.isEnabled() and not window.normal_prior_box.isChecked()
+    draws = randomize_many(window)
+    assert_drawn_from(draws, space.z_mean.mean(axis=0), np.linalg.cholesky(fitted))
+    assert draws.std(axis=0)[0] > 1.5 and draws.std(axis=0)[-1] < 0.4  # the dataset's spread: 2 .. 0.2
+
+    window.normal_prior_box.setChecked(True)
+    draws = randomize_many(window)
+    assert window.source_label.text() == "random N(0, I) (range 1.00)"
+    assert_drawn_from(draws, np.zeros(8), np.eye(8))
+
+    window.random_range_box.setValue(0.5)
+    assert_drawn_from(randomize_many(window), np.zeros(8), 0.5 * np.eye(8))
+    window.normal_prior_box.setChecked(False)
+    assert_drawn_from(randomize_many(window), space.z_mean.mean(axis=0), 0.5 * np.linalg.cholesky(fitted))
+
+
+def test_randomize_range_zero_is_the_mean_and_draws_are_seeded(qtbot, window, tiny_codec, space):
+    from latentlab.latent_space import LatentSpace
     from latentlab.ui.main_window import MainWindow
 
     window.random_range_box.setValue(0.5)
@@ -94,19 +129,24 @@ def test_randomize_is_bounded_by_the_range_and_seeded(qtbot, window, tiny_codec,
     for _ in range(20):
         window.randomize_action.trigger()
         draws.append(window.latent)
-    assert np.abs(draws).max() <= 1.5 + 1e-6
     assert len({d.tobytes() for d in draws}) == 20
     window.random_range_box.setValue(0.0)
+    window.randomize()
+    assert np.allclose(window.latent, space.mean, atol=1e-5)
+    window.normal_prior_box.setChecked(True)
     window.randomize()
     assert not window.latent.any()
     assert window.random_range_box.maximum() == 3.0
 
     twins = [MainWindow(tiny_codec, space, rng=42) for _ in range(2)]
-    for twin in twins:
+    bare = MainWindow(tiny_codec, LatentSpace(8, note="no latents"), rng=42)
+    for twin in twins + [bare]:
         qtbot.addWidget(twin)
         twin.randomize()
     assert np.array_equal(twins[0].latent, twins[1].latent)
-    for twin in twins:
+    assert not bare.normal_prior_box.isEnabled()  # without dataset latents the prior is N(0, I) already
+    assert np.array_equal(bare.latent, np.random.default_rng(42).standard_normal((1, 8))[0].astype(np.float32))
+    for twin in twins + [bare]:
         twin.shutdown()
 
 

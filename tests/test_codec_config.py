@@ -1,0 +1,96 @@
+"""The Codec every caller uses (shapes, batching, uint8/float input, reconstruct) and ModelConfig / model.json."""
+
+import json
+
+import numpy as np
+import pytest
+
+from latentlab.codec import MAX_BATCH, Codec
+from latentlab.config import (
+    ModelConfig, load_model_json, model_json_path, require_weights, save_model_json,
+)
+from latentlab.errors import UserError
+from tests.helpers import LATENT_DIM, tiny_config
+
+
+def test_encode_and_decode_keep_the_batchness_of_their_input(tiny_codec):
+    images = np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+    z = tiny_codec.encode(images)
+    assert z.shape == (3, LATENT_DIM) and z.dtype == np.float32
+    np.testing.assert_allclose(tiny_codec.encode(images[1]), z[1], atol=1e-5)
+    decoded = tiny_codec.decode(z)
+    assert decoded.shape == (3, 32, 32, 3) and decoded.dtype == np.float32
+    assert 0.0 <= decoded.min() and decoded.max() <= 1.0
+    np.testing.assert_allclose(tiny_codec.decode(z[2]), decoded[2], atol=1e-5)
+
+
+def test_uint8_and_float_images_encode_alike(tiny_codec):
+    images = np.random.default_rng(1).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    np.testing.assert_allclose(tiny_codec.encode(images), tiny_codec.encode(images / 255.0), atol=1e-5)
+
+
+def test_batches_larger_than_one_call_are_split_and_joined_in_order(tiny_codec):
+    z = np.random.default_rng(2).standard_normal((MAX_BATCH + 5, LATENT_DIM)).astype(np.float32)
+    decoded = tiny_codec.decode(z)
+    assert decoded.shape[0] == MAX_BATCH + 5
+    np.testing.assert_allclose(decoded[MAX_BATCH + 3], tiny_codec.decode(z[MAX_BATCH + 3]), atol=1e-5)
+    mean, log_var = tiny_codec.encode_distribution(decoded)
+    assert mean.shape == log_var.shape == (MAX_BATCH + 5, LATENT_DIM)
+
+
+def test_reconstruct_is_decode_of_encode(tiny_codec):
+    images = np.random.default_rng(3).random((4, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(tiny_codec.reconstruct(images), tiny_codec.decode(tiny_codec.encode(images)), atol=1e-6)
+
+
+def test_preprocess_brings_any_photo_to_the_model_size(tiny_codec):
+    photo = np.random.default_rng(4).integers(0, 256, (218, 178, 3), dtype=np.uint8)
+    assert tiny_codec.preprocess(photo, "center").shape == (32, 32, 3)
+
+
+def test_load_reads_the_config_beside_the_weights(tmp_path, tiny_codec):
+    from latentlab.model import save_weights_atomic
+
+    weights = tmp_path / "small.weights.h5"
+    save_weights_atomic(tiny_codec.vae, weights)
+    save_model_json(model_json_path(weights), tiny_codec.config, {"epochs": 3})
+    loaded = Codec.load(weights)
+    assert loaded.config == tiny_codec.config and loaded.summary == {"epochs": 3}
+    z = np.random.default_rng(5).standard_normal((2, LATENT_DIM)).astype(np.float32)
+    np.testing.assert_allclose(loaded.decode(z), tiny_codec.decode(z), atol=1e-6)
+
+
+def test_config_round_trips_through_model_json(tmp_path):
+    config = tiny_config(beta=0.25, crop="center")
+    path = tmp_path / "m.json"
+    save_model_json(path, config, {"val_psnr": 20.5})
+    assert load_model_json(path) == (config, {"val_psnr": 20.5})
+    assert json.loads(path.read_text())["config"]["widths"] == [8, 16]
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(image_size=34), "image size 34 is not supported: use a multiple of 4"),
+    (dict(encoder_kernel=5), "encoder kernel must be 3 or 4"),
+    (dict(latent_dim=0), "latent dim must be positive"),
+    (dict(crop="square"), "crop must be one of"),
+    (dict(widths=()), "widths must name at least one"),
+])
+def test_an_impossible_config_names_the_setting(changes, message):
+    with pytest.raises(UserError, match=message):
+        tiny_config(**changes)
+
+
+def test_replace_ignores_none_and_from_dict_ignores_unknown_keys():
+    config = tiny_config()
+    assert config.replace(latent_dim=None, beta=0.5) == tiny_config(beta=0.5)
+    assert ModelConfig.from_dict({**config.to_dict(), "from_the_future": 1}) == config
+
+
+def test_model_json_names_and_missing_files(tmp_path):
+    assert model_json_path(tmp_path / "vae.weights.h5").name == "model.json"
+    assert model_json_path(tmp_path / "pokemon.weights.h5").name == "pokemon.json"
+    with pytest.raises(UserError, match="weights file .* not found"):
+        require_weights(tmp_path / "vae.weights.h5")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(UserError, match="not a valid model.json"):
+        load_model_json(tmp_path / "bad.json")
