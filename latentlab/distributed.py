@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import time
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ class Worker:
 
     index: int = 0
     count: int = 1
+    addresses: tuple[str, ...] = ()
 
     @property
     def chief(self) -> bool:
@@ -79,7 +81,7 @@ def read_tf_config(text: str | None) -> tuple[list[str], Worker]:
         raise UserError(f"TF_CONFIG: task index {task_index!r} is outside the cluster's "
                         f"{len(cluster[task_type])} {task_type} address(es)")
     offset = len(cluster.get("chief", [])) if task_type == "worker" else 0
-    return addresses, Worker(index=offset + task_index, count=len(addresses))
+    return addresses, Worker(index=offset + task_index, count=len(addresses), addresses=tuple(addresses))
 
 
 def listen(address: str) -> socket.socket:
@@ -209,3 +211,21 @@ def across_workers() -> bool:
     import tensorflow as tf
 
     return isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
+
+
+
+def lost_worker_errors(worker: Worker) -> tuple[type[Exception], ...]:
+    """The exceptions TensorFlow raises in the other workers when one stops: none to catch for a single worker."""
+    if worker.count < 2:
+        return ()
+    import tensorflow as tf
+
+    return (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.CancelledError)
+
+
+def lost_worker_error(error: Exception, worker: Worker) -> UserError:
+    """The one line for TensorFlow's error when a worker stopped mid-training (it notices within about 10 s)."""
+    tasks = sorted({int(t) for t in re.findall(r"/job:\w+/replica:\d+/task:(\d+)", str(error)) if int(t) != worker.index})
+    gone = ", ".join(f"worker {t} ({worker.addresses[t]})" if t < len(worker.addresses) else f"worker {t}" for t in tasks)
+    return UserError(f"{gone or 'a worker'} stopped during training: start every worker again with --resume "
+                     "(they continue from the last finished epoch)")

@@ -23,7 +23,7 @@ import numpy as np
 from latentlab import data as data_lib
 from latentlab.codec import Codec
 from latentlab.config import PROJECT_ROOT, ModelConfig, load_model_json, model_json_path, save_model_json
-from latentlab.distributed import Worker, shard_by_data
+from latentlab.distributed import Worker, lost_worker_error, lost_worker_errors, shard_by_data
 from latentlab.errors import UserError
 from latentlab.files import atomic_write_text
 from latentlab.imaging import comparison_grid, make_grid, save_loss_plot, save_png, to_float
@@ -356,6 +356,8 @@ def _train(config: ModelConfig, options: TrainOptions, files: RunFiles) -> dict:
     try:
         fit(vae, train_ds, start, options, steps_per_epoch, lambda: nan_guard.stopped_at, validation_data=val_ds,
             callbacks=callbacks, verbose=verbose, shuffle=False)
+    except lost_worker_errors(options.worker) as exc:
+        raise lost_worker_error(exc, options.worker) from None
     except KeyboardInterrupt:
         interrupted(vae, files, start, artifacts, options)
     report.warn()

@@ -156,3 +156,24 @@ def test_mirrored_on_two_cpu_devices_trains_like_one(tmp_path, image_folder, tra
     code, _, err = finish(train_process([*args, *odd_batch, "--epochs", "1", "--out", str(tmp_path / "b.weights.h5")]))
     assert code == 2 and "must be a multiple of the 2 replicas" in err
     assert not (tmp_path / "b.weights.h5").exists()
+
+
+
+def test_a_worker_that_dies_stops_the_others_with_one_line(tmp_path, image_folder):
+    ports = free_ports(2)
+    args = ["--data", str(image_folder), *TINY_TRAIN, "--epochs", "500", "--out", str(tmp_path / "w.weights.h5"),
+            "--runs-dir", str(tmp_path / "runs"), "--name", "loss", "--strategy", "multiworker"]
+    chief, other = (train_process(args, tf_config(ports, i)) for i in range(2))
+    log = tmp_path / "runs" / "loss" / "log.csv"
+    deadline = time.monotonic() + PROCESS_TIMEOUT_S
+    while not (log.is_file() and log.read_text().count("\n") >= 2) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    other.kill()
+    other.communicate()
+    killed = time.monotonic()
+    code, _, err = finish(chief)
+    assert code == 2 and time.monotonic() - killed < 60
+    assert err.strip().splitlines()[-1] == (
+        f"error: worker 1 (localhost:{ports[1]}) stopped during training: start every worker again with --resume "
+        "(they continue from the last finished epoch)")
+    assert (tmp_path / "w.weights.h5").is_file()  # the last finished epoch's weights stay
