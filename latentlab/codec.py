@@ -1,7 +1,7 @@
 """Codec: the trained model behind one small interface that every caller uses (GUI, CLI, benchmark).
 
-encode / decode / reconstruct / sample, with the model's own preprocessing. The encoder and
-decoder are compiled once (a tf.function with a fixed signature on TensorFlow, Keras' jitted
+encode / decode / reconstruct / sample (from a given prior), with the model's own preprocessing. The
+encoder and decoder are compiled once (a tf.function with a fixed signature on TensorFlow, Keras' jitted
 predict_on_batch elsewhere): never `model.predict` per call.
 """
 
@@ -15,8 +15,10 @@ import numpy as np
 
 from latentlab.config import DEFAULT_WEIGHTS, ModelConfig
 from latentlab.data import preprocess
+from latentlab.errors import UserError
 from latentlab.imaging import to_float
 from latentlab.model import VAE, load_vae
+from latentlab.prior import GaussianPrior
 
 MAX_BATCH = 64
 
@@ -102,7 +104,10 @@ class Codec:
         """decode(encode(images)): the model's version of each image (float32 in [0, 1])."""
         return self.decode(self.encode(images))
 
-    def sample(self, n: int, seed: int | None = None, temperature: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-        """n draws from the prior N(0, temperature^2 I): (latents (n, D), images (n, S, S, C))."""
-        z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32) * temperature
+    def sample(self, prior: GaussianPrior, n: int, temperature: float = 1.0,
+               seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """n draws from `prior` at `temperature` (`GaussianPrior.draw`): (latents (n, D), images (n, S, S, C))."""
+        if prior.latent_dim != self.latent_dim:
+            raise UserError(f"the prior is {prior.latent_dim}-dimensional, the model's latents {self.latent_dim}")
+        z = prior.draw(n, temperature, np.random.default_rng(seed))
         return z, self.decode(z)

@@ -1,9 +1,9 @@
 """LatentSpace: the dataset's latents (data/latents.npz) and the moves the explorer makes in latent space.
 
-PCA basis of the dataset latents (coordinates in sigma units around the dataset mean), random draws
-from the prior, invert, reset, linear and spherical interpolation, nearest dataset faces. Works
-without a latents file too: the mean is then the zero latent and the "PCA" basis the raw dimensions.
-No Qt here.
+PCA basis of the dataset latents (coordinates in sigma units around the dataset mean), the prior fitted to
+them (Randomize draws from it), invert, reset, linear and spherical interpolation, nearest dataset faces.
+Works without a latents file too: the mean is then the zero latent, the "PCA" basis the raw dimensions and
+the prior N(0, I). No Qt here.
 """
 
 from __future__ import annotations
@@ -16,24 +16,24 @@ import numpy as np
 
 from latentlab.errors import UserError
 from latentlab.files import atomic_write_bytes
+from latentlab.prior import PRIOR_KEYS, GaussianPrior, fit_gaussian, standard_normal
 
 NPY_MAGIC = b"\x93NUMPY"
 LATENT_LIMIT = 100.0  # largest |value| a latent file may hold: far outside any face, far from float overflow
 
 MODES = ("pca", "raw")
 INTERPOLATIONS = ("linear", "spherical")
-TRUNCATION = 3.0  # random draws keep every coordinate within TRUNCATION * range
 INDEX_HINT = "build it with `python vae.py index --data DIR`"
 REQUIRED_KEYS = ("names", "z_mean")
-COVARIANCE_CHUNK = 16384
 
 
 def write_latents(path: str | os.PathLike, names, z_mean: np.ndarray, kl_per_dim: np.ndarray, *, image_size: int,
                   crop: str, weights_sha: str, data_root: str, attribute_names=None,
                   attributes: np.ndarray | None = None) -> dict:
     """Write a latents.npz atomically (the format `read_latents` reads): file names (N,), z_mean (N, D) as float16,
-    KL per dimension (D,), the model's image size and crop, its weights' fingerprint, the dataset folder, and
-    optionally CelebA labels (N, A) with their names. Returns the arrays written."""
+    KL per dimension (D,), the model's image size and crop, its weights' fingerprint, the dataset folder, the
+    Gaussian prior fitted to the stored z_mean (prior_mean (D,), prior_cholesky (D, D)), and optionally CelebA
+    labels (N, A) with their names. Returns the arrays written."""
     import io
 
     z_mean = np.asarray(z_mean)
@@ -42,6 +42,7 @@ def write_latents(path: str | os.PathLike, names, z_mean: np.ndarray, kl_per_dim
         "kl_per_dim": np.asarray(kl_per_dim, np.float32), "image_size": image_size, "crop": crop,
         "latent_dim": z_mean.shape[1], "weights_sha": weights_sha, "data_root": str(data_root),
     }
+    arrays.update(fit_gaussian(arrays["z_mean"]).arrays())
     if attribute_names is not None and len(attribute_names):
         arrays["attribute_names"] = np.array(attribute_names)
         arrays["attributes"] = np.asarray(attributes, np.int8)
@@ -53,7 +54,8 @@ def write_latents(path: str | os.PathLike, names, z_mean: np.ndarray, kl_per_dim
 
 def read_latents(path: str | os.PathLike, latent_dim: int | None = None, weights_sha: str | None = None) -> dict:
     """The arrays of a latents.npz written by `vae.py index`; UserError when missing, unreadable, lacking
-    names / z_mean, or (when given) made for another latent size or other weights."""
+    names / z_mean, or (when given) made for another latent size or other weights. The prior (`PRIOR_KEYS`) is
+    always there: fitted to z_mean here when the file predates it."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path} not found: {INDEX_HINT}")
@@ -75,8 +77,14 @@ def read_latents(path: str | os.PathLike, latent_dim: int | None = None, weights
     stored_sha = str(arrays["weights_sha"]) if "weights_sha" in arrays else None
     if weights_sha and stored_sha and stored_sha != weights_sha:
         raise UserError(f"{path} was indexed with other weights ({stored_sha}, loaded {weights_sha}): {INDEX_HINT}")
-    if not np.isfinite(z_mean).all():
-        raise UserError(f"{path} holds non-finite latents: {INDEX_HINT}")
+    if z_mean.ndim != 2 or not np.isfinite(z_mean).all():
+        raise UserError(f"{path} holds non-finite latents or latents of shape {z_mean.shape}: {INDEX_HINT}")
+    if not all(key in arrays for key in PRIOR_KEYS):
+        arrays.update(fit_gaussian(z_mean).arrays())
+    dim = z_mean.shape[-1]
+    if arrays["prior_mean"].shape != (dim,) or arrays["prior_cholesky"].shape != (dim, dim) or not all(
+            np.isfinite(arrays[key]).all() for key in PRIOR_KEYS):
+        raise UserError(f"{path} holds a prior that does not fit its {dim}-dimensional latents: {INDEX_HINT}")
     return arrays
 
 
@@ -86,13 +94,16 @@ class LatentSpace:
     `components` (D, D) holds the principal axes as rows, ordered by variance; `sigma` (D,) the
     standard deviation of the dataset along each (`raw_sigma` along each latent dimension, None
     without dataset latents). PCA coordinates are (z - mean) projected on the
-    axes, divided by sigma: coordinate 1.0 is one standard deviation of the dataset.
+    axes, divided by sigma: coordinate 1.0 is one standard deviation of the dataset. `prior` is what
+    Randomize draws from: the Gaussian fitted to the dataset latents (the one given, as latents.npz stores
+    it, else fitted here), N(0, I) without dataset latents. The mean and the axes are the prior's, so the
+    dataset's covariance is computed once (at index time for files that store the prior).
     """
 
     def __init__(self, latent_dim: int, z_mean: np.ndarray | None = None, names=None, *,
                  kl_per_dim: np.ndarray | None = None, attributes: np.ndarray | None = None,
                  attribute_names=None, crop: str | None = None, data_root: str | None = None,
-                 source: Path | None = None, note: str = ""):
+                 prior: GaussianPrior | None = None, source: Path | None = None, note: str = ""):
         self.latent_dim = int(latent_dim)
         self.source = source
         self.note = note
@@ -109,6 +120,7 @@ class LatentSpace:
             self.sigma = np.ones(self.latent_dim, np.float32)
             self.raw_sigma = None
             self._squared_norms = None
+            self.prior = standard_normal(self.latent_dim)
             return
         z_mean = np.asarray(z_mean, np.float32)
         if z_mean.ndim != 2 or z_mean.shape[1] != self.latent_dim or len(z_mean) == 0:
@@ -117,7 +129,9 @@ class LatentSpace:
         self.names = [str(n) for n in names] if names is not None else [f"#{i}" for i in range(len(z_mean))]
         if len(self.names) != len(z_mean):
             raise UserError(f"dataset latents hold {len(z_mean)} latents but {len(self.names)} names")
-        self.mean, self.components, self.sigma = principal_axes(z_mean)
+        self.prior = prior if prior is not None else fit_gaussian(z_mean)
+        self.mean = self.prior.mean.astype(np.float32)
+        self.components, self.sigma = principal_axes(self.prior.covariance)
         self.raw_sigma = z_mean.std(axis=0, dtype=np.float64).astype(np.float32)
         self._squared_norms = np.einsum("nd,nd->n", z_mean, z_mean)
 
@@ -134,7 +148,7 @@ class LatentSpace:
         return cls(
             latent_dim, z_mean, arrays["names"], kl_per_dim=arrays.get("kl_per_dim"),
             attributes=arrays.get("attributes"), attribute_names=arrays.get("attribute_names"),
-            crop=text("crop"), data_root=text("data_root"), source=path,
+            crop=text("crop"), data_root=text("data_root"), prior=GaussianPrior.from_arrays(arrays), source=path,
         )
 
     @classmethod
@@ -179,15 +193,6 @@ class LatentSpace:
             return z
         current = float(self.to_pca(z)[index])
         return z + np.float32((value - current) * self.sigma[index]) * self.components[index]
-
-    def random(self, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
-        """A draw from the prior N(0, scale^2 I), each coordinate truncated to +-TRUNCATION * scale."""
-        z = rng.standard_normal(self.latent_dim)
-        outside = np.abs(z) > TRUNCATION
-        while outside.any():
-            z[outside] = rng.standard_normal(int(outside.sum()))
-            outside = np.abs(z) > TRUNCATION
-        return (z * scale).astype(np.float32)
 
     def invert(self, z: np.ndarray) -> np.ndarray:
         """The opposite face: `z` mirrored through the dataset mean (all PCA coordinates negated)."""
@@ -238,26 +243,20 @@ class LatentSpace:
             raise UserError(self.note or f"no dataset latents: {INDEX_HINT}")
 
 
-def principal_axes(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(mean (D,), axes (D, D) as rows ordered by variance, sigma (D,)) of latents (N, D).
+def principal_axes(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(axes (D, D) as rows ordered by variance, sigma (D,)) of a covariance (D, D), float32.
 
-    The covariance is accumulated in float64 chunks and decomposed with SVD; each axis' sign is
-    fixed so that its largest loading is positive. Sigma is floored at a tiny positive value so that
-    directions the dataset never uses still map to finite coordinates.
+    The covariance is decomposed with SVD; each axis' sign is fixed so that its largest loading is
+    positive. Sigma is floored at a tiny positive value so that directions the dataset never uses
+    still map to finite coordinates.
     """
-    n, d = z.shape
-    mean = z.mean(axis=0, dtype=np.float64)
-    covariance = np.zeros((d, d), np.float64)
-    for start in range(0, n, COVARIANCE_CHUNK):
-        centred = z[start : start + COVARIANCE_CHUNK].astype(np.float64) - mean
-        covariance += centred.T @ centred
-    covariance /= max(n - 1, 1)
+    d = len(covariance)
     _, variances, axes = np.linalg.svd(covariance, hermitian=True)
     signs = np.sign(axes[np.arange(d), np.abs(axes).argmax(axis=1)])
     axes *= np.where(signs == 0, 1.0, signs)[:, None]
     sigma = np.sqrt(np.maximum(variances, 0.0))
     sigma = np.maximum(sigma, max(sigma.max() * 1e-6, 1e-12))
-    return mean.astype(np.float32), axes.astype(np.float32), sigma.astype(np.float32)
+    return axes.astype(np.float32), sigma.astype(np.float32)
 
 
 def load_latent_file(path: str | os.PathLike, latent_dim: int) -> np.ndarray:

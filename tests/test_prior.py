@@ -25,8 +25,10 @@ def test_fitted_gaussian_recovers_mean_and_covariance():
 
 
 def test_degenerate_latents_still_factor():
-    prior = fit_gaussian(np.ones((5, 3), np.float32))
-    assert np.allclose(prior.mean, 1.0) and np.isfinite(prior.cholesky).all()
+    constant = fit_gaussian(np.ones((5, 3), np.float32))
+    assert np.allclose(constant.mean, 1.0) and np.isfinite(constant.cholesky).all()
+    fewer_than_dimensions = fit_gaussian(np.random.default_rng(0).standard_normal((3, 6)))
+    assert np.isfinite(fewer_than_dimensions.cholesky).all()
 
 
 @pytest.mark.parametrize("temperature", [1.0, 0.5, 2.0])

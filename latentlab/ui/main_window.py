@@ -24,7 +24,7 @@ import numpy as np
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
-    QDockWidget, QDoubleSpinBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+    QCheckBox, QDockWidget, QDoubleSpinBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
     QMainWindow, QScrollArea, QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget,
 )
 
@@ -33,6 +33,7 @@ from latentlab.camera import CameraInfo, FrameSource
 from latentlab.codec import Codec
 from latentlab.errors import UserError
 from latentlab.latent_space import LatentSpace
+from latentlab.prior import standard_normal
 from latentlab.ui.attributes_panel import AttributesPanel
 from latentlab.ui.decode_worker import AsyncDecoder
 from latentlab.ui.face_panel import FacePanel
@@ -144,7 +145,14 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         self.random_range_box.setSingleStep(0.1)
         self.random_range_box.setDecimals(2)
         self.random_range_box.setValue(RANDOM_RANGE_DEFAULT)
-        self.random_range_box.setToolTip("Scale of the random draw (the prior's standard deviation): larger gives stranger faces")
+        self.random_range_box.setToolTip("Temperature of the random draw: 1 is the prior itself, 0 its mean; "
+                                         "larger gives stranger faces")
+        self.normal_prior_box = QCheckBox("N(0, I)")
+        self.normal_prior_box.setEnabled(self.space.has_dataset)
+        self.normal_prior_box.setToolTip(
+            "Randomize draws from N(0, I), the prior the VAE was trained towards, instead of the Gaussian fitted "
+            "to the dataset latents (which gives whole faces far more often)" if self.space.has_dataset
+            else "No dataset latents: Randomize draws from N(0, I)")
         explore = QWidget()
         explore_layout = QGridLayout(explore)
         explore_layout.setContentsMargins(0, 0, 0, 0)
@@ -152,6 +160,7 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         range_row = QHBoxLayout()
         range_row.addWidget(QLabel("range"))
         range_row.addWidget(self.random_range_box, 1)
+        range_row.addWidget(self.normal_prior_box)
         explore_layout.addLayout(range_row, 0, 1)
         explore_layout.addWidget(self._button(self.invert_action), 1, 0)
         explore_layout.addWidget(self._button(self.reset_action), 1, 1)
@@ -328,8 +337,13 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
 
     @Slot()
     def randomize(self) -> None:
+        """A new latent from the fitted prior (N(0, I) when ticked), with the range as temperature."""
         scale = self.random_range_box.value()
-        self.set_latent(self.space.random(self.rng, scale), f"random (range {scale:.2f})")
+        if self.normal_prior_box.isChecked():
+            prior, source = standard_normal(self.codec.latent_dim), f"random N(0, I) (range {scale:.2f})"
+        else:
+            prior, source = self.space.prior, f"random (range {scale:.2f})"
+        self.set_latent(prior.draw(1, scale, self.rng)[0], source)
 
     @Slot()
     def invert(self) -> None:
