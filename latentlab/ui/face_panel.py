@@ -323,7 +323,8 @@ class FacePanel(QWidget):
         self.reconstruction_view.set_image(match.reconstruction)
         self._show_neighbours(match.neighbours)
         how = "aligned face" if encoded.aligned is not None else "whole image"
-        self.show_message(f"{match.source}: {how} encoded in {match.milliseconds:.0f} ms; it is now the current latent.")
+        done = f"{match.source}: {how} encoded in {match.milliseconds:.0f} ms; it is now the current latent."
+        self.show_message(f"{done} {encoded.crop_note()}".rstrip())
         self.latent_chosen.emit(encoded.z.copy(), match.source, encoded.model_input, f"Input · {match.source}")
 
     @Slot(str)
