@@ -1,5 +1,5 @@
-"""`python vae.py SUBCOMMAND ...`: train (the default), distill, evaluate, sample, reconstruct, index, prepare, attributes,
-manipulate, plot-latents, bench, encode."""
+"""`python vae.py SUBCOMMAND ...`: train (the default), distill, evaluate, sample, reconstruct, index, prepare,
+attributes, manipulate, plot-latents, bench, encode, train-judge (in cli_judge, with evaluate --edits)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.attributes import DEFAULT_ATTRIBUTES
+from latentlab.cli_judge import cmd_evaluate_edits, cmd_train_judge
 from latentlab.cli_parser import DEFAULT_DATA, SUBCOMMANDS, architecture_changes, build_parser
 from latentlab.config import DEFAULT_LATENTS, ModelConfig, load_model_json, model_json_path, require_weights
 from latentlab.errors import UserError
@@ -30,9 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     import_keras()
     try:
         return {"train": cmd_train, "distill": cmd_distill, "evaluate": cmd_evaluate, "sample": cmd_sample,
-                "reconstruct": cmd_reconstruct, "index": cmd_index, "prepare": cmd_prepare, "attributes": cmd_attributes,
-                "manipulate": cmd_manipulate, "plot-latents": cmd_plot_latents, "bench": cmd_bench,
-                "encode": cmd_encode}[args.command](args)
+                "reconstruct": cmd_reconstruct, "index": cmd_index, "prepare": cmd_prepare,
+                "attributes": cmd_attributes, "manipulate": cmd_manipulate, "plot-latents": cmd_plot_latents,
+                "bench": cmd_bench, "encode": cmd_encode, "train-judge": cmd_train_judge}[args.command](args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -100,14 +101,23 @@ def _paths(data: Path, split: str = "all", limit: int | None = None) -> list[Pat
 
 
 def cmd_evaluate(args) -> int:
+    if args.edits:
+        return cmd_evaluate_edits(args)
     from latentlab import data as data_lib
     from latentlab.imaging import comparison_grid, save_png
     from latentlab.metrics import mse_per_image, psnr
+    from latentlab.quality import QualityMeter, load_face_recognizer
 
+    if args.samples < 0:
+        raise UserError("--samples must be 0 or more")
     paths = _paths(args.data, args.split, args.limit)
     codec = _load_codec(args.weights)
     crop = args.crop or data_lib.prepared_and_model_crop(args.data, codec.config.crop)
     labelled = _attribute_labels(args) if args.attributes else None
+    faces, note = load_face_recognizer() if args.quality else (None, None)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    meter = QualityMeter(faces)
     report = data_lib.SkipReport()
     errors, preview, kept, latents = [], None, [], []
     for batch_paths, images in data_lib.iter_batches(paths, codec.image_size, crop, batch_size=64, report=report):
@@ -117,15 +127,25 @@ def cmd_evaluate(args) -> int:
             kept.extend(batch_paths)
             latents.append(z)
         errors.append(mse_per_image(images, reconstructions))
+        meter.add(images, reconstructions)
         if preview is None:
             preview = (images[:16], reconstructions[:16])
+        if faces is not None:
+            print(f"\revaluated {sum(map(len, errors))}/{len(paths)}", end="", file=sys.stderr, flush=True)
+    if faces is not None:
+        print(file=sys.stderr)
     if not errors:
         raise UserError(f"none of the {len(paths)} image file(s) under {args.data} could be read")
     errors = np.concatenate(errors)
     save_png(args.grid, comparison_grid(*preview))
+    samples, prior_name = None, None
+    if faces is not None and args.samples:
+        prior, prior_name = _sample_prior(args, codec.latent_dim)
+        samples = codec.sample(prior, args.samples, seed=0)[1]
     result = {
         "n_images": int(len(errors)), "skipped": len(report),
         "mse": round(float(errors.mean()), 6), "psnr": round(float(psnr(errors).mean()), 3),
+        **meter.result(samples), "samples": 0 if samples is None else len(samples), "prior": prior_name,
         "split": args.split, "data": str(args.data), "weights": str(args.weights), "grid": str(args.grid),
     }
     if labelled is not None:
@@ -136,6 +156,15 @@ def cmd_evaluate(args) -> int:
     if not args.json:
         print(f"{result['n_images']} images ({result['skipped']} skipped): MSE {result['mse']:.5f}, "
               f"PSNR {result['psnr']:.2f} dB; grid: {args.grid}")
+        print(f"sharpness {result['sharpness']:.3f} (Laplacian variance, reconstruction / original, median), "
+              f"checkerboard {result['checkerboard']:.3f} (8-, 4-, 2-pixel spectral peaks, reconstruction / original, "
+              f"median)")
+        if faces is not None:
+            face_rate = ("no samples" if samples is None
+                         else f"{result['face_rate']:.1%} of {len(samples)} samples ({prior_name})")
+            print(f"identity kept {result['identity_kept']:.1%} (dlib distance <= 0.6; median "
+                  f"{result['identity_distance_median']:.3f}); face found in {face_rate}, "
+                  f"{result['face_rate_originals']:.1%} of the originals")
         if labelled is not None:
             print(f"attribute AUC (projection on {labelled[0].method} directions): mean {result['attribute_auc_mean']}")
     print(json.dumps(result))
@@ -208,7 +237,8 @@ def cmd_reconstruct(args) -> int:
         raise UserError(f"none of the {len(paths)} image file(s) could be read: {report.message()}")
     if report:
         print(report.message(), file=sys.stderr)
-    print(f"wrote {written} reconstructions ({codec.image_size} px, {crop} crop; {len(report)} skipped) to {args.out_dir}")
+    print(f"wrote {written} reconstructions ({codec.image_size} px, {crop} crop; {len(report)} skipped) "
+          f"to {args.out_dir}")
     return 0
 
 
@@ -440,6 +470,8 @@ def cmd_encode(args) -> int:
     if encoded.face is not None:
         x1, y1, x2, y2 = encoded.face.box
         print(f"face: {x2 - x1:.0f}x{y2 - y1:.0f} px at ({x1:.0f}, {y1:.0f}), confidence {encoded.face.confidence:.3f}")
+    if encoded.crop_note():
+        print(encoded.crop_note())
     if args.aligned_out:
         save_png(args.aligned_out, encoded.aligned if encoded.aligned is not None else encoded.model_input)
         print(f"wrote the {'aligned face' if encoded.aligned is not None else 'model input'} to {args.aligned_out}")

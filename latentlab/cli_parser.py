@@ -12,8 +12,10 @@ from latentlab.prior import PRIORS
 from latentlab.distributed import STRATEGIES, WORKER_TIMEOUT_S
 
 SUBCOMMANDS = ("train", "distill", "evaluate", "sample", "reconstruct", "index", "prepare", "attributes", "manipulate",
-               "plot-latents", "bench", "encode")
+               "plot-latents", "bench", "encode", "train-judge")
 DEFAULT_DATA = PROJECT_ROOT / "data" / "img_align_celeba"
+DEFAULT_JUDGE = PROJECT_ROOT / "data" / "judge.weights.h5"
+EDIT_FACES = 200  # faces `evaluate --edits` moves when no --limit is given
 
 
 def add_architecture_args(parser: argparse.ArgumentParser) -> None:
@@ -80,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument("--runs-dir", type=Path, default=PROJECT_ROOT / "runs")
     distill.add_argument("--limit", type=int, help="use only the first N images")
 
-    evaluate = commands.add_parser("evaluate", help="reconstruction MSE / PSNR on a folder of images")
+    evaluate = commands.add_parser("evaluate", help="reconstruction MSE / PSNR, sharpness, checkerboard on a folder "
+                                   "of images (--quality: also identity kept and the face rate of prior samples)")
     evaluate.add_argument("--data", type=Path, required=True)
     evaluate.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     evaluate.add_argument("--split", choices=("all", "train", "val"), default="all",
@@ -93,6 +96,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--attributes", type=Path,
                           help="CelebA list_attr_celeba.txt: the JSON gains attribute_auc (projection on --directions)")
     evaluate.add_argument("--directions", type=Path, default=DEFAULT_ATTRIBUTES, help="attribute directions file")
+    evaluate.add_argument("--quality", action="store_true",
+                          help="also identity_kept, identity_distance_median (dlib face descriptor) and face_rate "
+                               "(dlib face detector on --samples prior samples); needs requirements-eval.txt")
+    evaluate.add_argument("--samples", type=int, default=200, help="with --quality: prior samples for face_rate")
+    evaluate.add_argument("--prior", choices=PRIORS, default="fitted",
+                          help="with --quality: the prior of the face_rate samples, as for `sample`")
+    evaluate.add_argument("--latents", type=Path, default=None,
+                          help=f"with --quality: dataset latents holding the fitted prior "
+                               f"(default {DEFAULT_LATENTS.relative_to(PROJECT_ROOT)})")
+    evaluate.add_argument("--edits", action="store_true",
+                          help="instead: move --limit faces (default 200) of --split by -2 and +2 sd along each of "
+                               "--directions and let --judge read what changed (effect, identity leakage, top leaks)")
+    evaluate.add_argument("--judge", type=Path, default=DEFAULT_JUDGE,
+                          help="with --edits: the attribute judge (`train-judge`), its judge.json beside it")
+    evaluate.add_argument("--hold", nargs="+", default=[], metavar="ATTR",
+                          help="with --edits: attributes held fixed, as for `manipulate --hold`")
 
     sample = commands.add_parser("sample", help="faces decoded from random latents: a grid and / or one PNG each")
     sample.add_argument("--n", type=int, default=64)
@@ -106,8 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--cols", type=int)
     sample.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     sample.add_argument("--latents", type=Path, default=None,
-                        help=f"dataset latents holding the fitted prior (default {DEFAULT_LATENTS.relative_to(PROJECT_ROOT)}; "
-                             "when that one is missing or made for other weights, N(0, I) with a note)")
+                        help="dataset latents holding the fitted prior (default "
+                             f"{DEFAULT_LATENTS.relative_to(PROJECT_ROOT)}; when that one is missing or made for "
+                             "other weights, N(0, I) with a note)")
 
     reconstruct = commands.add_parser("reconstruct", help="the model's version of each image: one PNG per input")
     reconstruct.add_argument("--data", type=Path, required=True, metavar="DIR|PHOTO",
@@ -183,4 +203,20 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     encode.add_argument("--latents", type=Path, default=None,
                         help=f"dataset latents for the neighbours (default {DEFAULT_LATENTS.relative_to(PROJECT_ROOT)})")
+
+    judge = commands.add_parser("train-judge", help="train the attribute judge (a small CNN reading the 40 labels, "
+                                "photos and decoded faces alike) and measure its validation AUC on photos and on "
+                                "their reconstructions")
+    judge.add_argument("--data", type=Path, required=True, help="labelled image folder (its official partition "
+                       "or a seeded split gives train / validation)")
+    judge.add_argument("--attributes", type=Path, required=True, help="CelebA list_attr_celeba.txt")
+    judge.add_argument("--epochs", type=int, default=12, help="0: only measure the judge already at --out")
+    judge.add_argument("--batch-size", type=int, default=64)
+    judge.add_argument("--lr", type=float, dest="learning_rate", default=2e-3)
+    judge.add_argument("--out", type=Path, default=DEFAULT_JUDGE, help="weights file (judge.json goes beside it)")
+    judge.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS,
+                       help="the VAE whose crop the judge reads and whose reconstructions it is measured on")
+    judge.add_argument("--runs-dir", type=Path, default=PROJECT_ROOT / "runs",
+                       help="the preprocessed images are cached in RUNS_DIR/.cache")
+    judge.add_argument("--json", action="store_true", help="stdout: one JSON object")
     return parser

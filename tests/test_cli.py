@@ -1,4 +1,5 @@
-"""`vae.py` end to end on a tiny model: train (+ resume), evaluate --json, sample, reconstruct, index, prepare, errors."""
+"""`vae.py` end to end on a tiny model: train (+ resume), evaluate --json, sample, reconstruct, index, prepare,
+errors."""
 
 import csv
 import json
