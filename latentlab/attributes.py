@@ -335,3 +335,22 @@ def fit_from_latents(latents: dict, method: str = "auto", split_root: str | None
     directions.extra["split"] = how
     report["split"] = how
     return directions, report
+
+
+def read_celeba_attributes(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
+    """CelebA's list_attr_celeba.txt -> (attribute names, {file stem: int8 labels of +1 / -1})."""
+    if not path.is_file():
+        raise UserError(f"attribute file {path} not found (CelebA's list_attr_celeba.txt)")
+    lines = path.read_text().splitlines()
+    try:
+        names = lines[1].split()
+        labels = {}
+        for line in lines[2:]:
+            parts = line.split()
+            if len(parts) == len(names) + 1:
+                labels[Path(parts[0]).stem] = np.array(parts[1:], dtype=np.int8)
+    except (IndexError, ValueError):
+        raise UserError(f"{path} is not in CelebA's list_attr_celeba.txt format") from None
+    if not labels:
+        raise UserError(f"{path} holds no attribute rows in CelebA's format")
+    return names, labels

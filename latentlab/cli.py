@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from latentlab.attributes import DEFAULT_ATTRIBUTES
 from latentlab.cli_judge import cmd_evaluate_edits, cmd_train_judge
 from latentlab.cli_parser import DEFAULT_DATA, SUBCOMMANDS, architecture_changes, build_parser
-from latentlab.config import DEFAULT_LATENTS, ModelConfig, load_model_json, model_json_path, require_weights
+from latentlab.cli_semantics import (
+    attribute_auc, attribute_labels, cmd_attributes, cmd_index, cmd_manipulate, cmd_plot_latents,
+)
+from latentlab.config import DEFAULT_LATENTS, ModelConfig, load_model_json, model_json_path
 from latentlab.errors import UserError
 from latentlab.files import weights_fingerprint
 from latentlab.quiet import import_keras
@@ -87,20 +89,8 @@ def cmd_distill(args) -> int:
     return 0
 
 
-def _load_codec(weights: Path):
-    from latentlab.codec import Codec
-
-    return Codec.load(require_weights(weights))
-
-
-def _paths(data: Path, split: str = "all", limit: int | None = None) -> list[Path]:
-    from latentlab import data as data_lib
-
-    paths = data_lib.select_split(data_lib.find_images(data), data, split)
-    return paths[:limit] if limit else paths
-
-
 def cmd_evaluate(args) -> int:
+    from latentlab.codec import Codec
     if args.edits:
         return cmd_evaluate_edits(args)
     from latentlab import data as data_lib
@@ -110,10 +100,10 @@ def cmd_evaluate(args) -> int:
 
     if args.samples < 0:
         raise UserError("--samples must be 0 or more")
-    paths = _paths(args.data, args.split, args.limit)
-    codec = _load_codec(args.weights)
+    paths = data_lib.find_split(args.data, args.split, args.limit)
+    codec = Codec.load(args.weights)
     crop = args.crop or data_lib.prepared_and_model_crop(args.data, codec.config.crop)
-    labelled = _attribute_labels(args) if args.attributes else None
+    labelled = attribute_labels(args) if args.attributes else None
     faces, note = load_face_recognizer() if args.quality else (None, None)
     if note:
         print(f"note: {note}", file=sys.stderr)
@@ -149,7 +139,7 @@ def cmd_evaluate(args) -> int:
         "split": args.split, "data": str(args.data), "weights": str(args.weights), "grid": str(args.grid),
     }
     if labelled is not None:
-        result["attribute_auc"] = _attribute_auc(*labelled, kept, np.concatenate(latents))
+        result["attribute_auc"] = attribute_auc(*labelled, kept, np.concatenate(latents))
         known = [v for v in result["attribute_auc"].values() if v is not None]
         result["attribute_auc_mean"] = round(float(np.mean(known)), 4) if known else None
     report.warn()
@@ -172,6 +162,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_sample(args) -> int:
+    from latentlab.codec import Codec
     from latentlab.imaging import make_grid, save_png
 
     if args.n < 1:
@@ -180,7 +171,7 @@ def cmd_sample(args) -> int:
         raise UserError("--temperature must be 0 or more")
     if args.out is None and args.out_dir is None:
         raise UserError("say where the samples go: --out PNG (a grid), --out-dir DIR (one PNG each), or both")
-    codec = _load_codec(args.weights)
+    codec = Codec.load(args.weights)
     prior, prior_name = _sample_prior(args, codec.latent_dim)
     _, images = codec.sample(prior, args.n, args.temperature, args.seed)
     if args.out:
@@ -215,6 +206,7 @@ def _sample_prior(args, latent_dim: int):
 
 
 def cmd_reconstruct(args) -> int:
+    from latentlab.codec import Codec
     from latentlab import data as data_lib
     from latentlab.imaging import save_png
 
@@ -224,7 +216,7 @@ def cmd_reconstruct(args) -> int:
         raise UserError(f"--out-dir {args.out_dir} is a file, not a folder")
     single = args.data.is_file()
     paths = [args.data] if single else data_lib.find_images(args.data)[: args.limit]
-    codec = _load_codec(args.weights)
+    codec = Codec.load(args.weights)
     crop = data_lib.prepared_and_model_crop(args.data, codec.config.crop)
     report = data_lib.SkipReport()
     written = 0
@@ -242,57 +234,6 @@ def cmd_reconstruct(args) -> int:
     return 0
 
 
-def read_attributes(path: Path) -> tuple[list[str], dict[str, np.ndarray]]:
-    """CelebA's list_attr_celeba.txt -> (attribute names, {file stem: int8 labels of +1 / -1})."""
-    if not path.is_file():
-        raise UserError(f"attribute file {path} not found (CelebA's list_attr_celeba.txt)")
-    lines = path.read_text().splitlines()
-    try:
-        names = lines[1].split()
-        labels = {}
-        for line in lines[2:]:
-            parts = line.split()
-            if len(parts) == len(names) + 1:
-                labels[Path(parts[0]).stem] = np.array(parts[1:], dtype=np.int8)
-    except (IndexError, ValueError):
-        raise UserError(f"{path} is not in CelebA's list_attr_celeba.txt format") from None
-    if not labels:
-        raise UserError(f"{path} holds no attribute rows in CelebA's format")
-    return names, labels
-
-
-def cmd_index(args) -> int:
-    from latentlab import data as data_lib
-    from latentlab.latent_space import write_latents
-    from latentlab.model import kl_per_dimension
-
-    paths = _paths(args.data, "all", args.limit)
-    attribute_names, labels = read_attributes(args.attributes) if args.attributes else ([], {})
-    codec = _load_codec(args.weights)
-    crop = data_lib.prepared_and_model_crop(args.data, codec.config.crop)
-    report = data_lib.SkipReport()
-    names, means, kl_sum = [], [], np.zeros(codec.latent_dim, np.float64)
-    for batch_paths, images in data_lib.iter_batches(paths, codec.image_size, crop, batch_size=128, report=report):
-        z_mean, z_log_var = codec.encode_distribution(images)
-        kl_sum += np.asarray(kl_per_dimension(z_mean, z_log_var)).sum(axis=0)
-        names.extend(str(p.relative_to(args.data)) for p in batch_paths)
-        means.append(z_mean)
-        print(f"\rindexed {len(names)}/{len(paths)}", end="", flush=True)
-    print()
-    if not names:
-        raise UserError(f"none of the {len(paths)} image file(s) under {args.data} could be read")
-    missing = np.zeros(len(attribute_names), np.int8)
-    arrays = write_latents(
-        args.out, names, np.concatenate(means), kl_sum / len(names), image_size=codec.image_size, crop=crop,
-        weights_sha=weights_fingerprint(args.weights), data_root=str(args.data), attribute_names=attribute_names,
-        attributes=np.stack([labels.get(Path(n).stem, missing) for n in names]) if attribute_names else None)
-    report.warn()
-    print(f"wrote {len(names)} latents ({len(report)} skipped) to {args.out}")
-    if attribute_names:
-        _fit_and_save_directions(arrays, args.directions_out or args.out.with_name(DEFAULT_ATTRIBUTES.name))
-    return 0
-
-
 def cmd_prepare(args) -> int:
     from latentlab import data as data_lib
 
@@ -302,135 +243,6 @@ def cmd_prepare(args) -> int:
     written = data_lib.prepare_folder(args.data, args.out, args.image_size, crop, args.quality, report)
     report.warn()
     print(f"wrote {written} images ({crop} crop, {args.image_size} px) to {args.out}")
-    return 0
-
-
-def _attribute_labels(args):
-    """(directions checked against the weights, attribute names of the label file, {stem: labels})."""
-    from latentlab.attributes import AttributeDirections
-
-    weights_sha = weights_fingerprint(args.weights)
-    directions = AttributeDirections.load(args.directions, weights_sha)
-    file_names, labels = read_attributes(args.attributes)
-    missing = [n for n in directions.names if n not in file_names]
-    if missing:
-        raise UserError(f"{args.attributes} lacks the attribute(s) {', '.join(missing[:5])} of {args.directions}")
-    return directions, file_names, labels
-
-
-def _attribute_auc(directions, file_names, labels, paths, z) -> dict:
-    """{attribute: ROC AUC of the images' projection on its direction against its labels} (None: one class only)."""
-    from latentlab.attributes import auc_per_attribute
-
-    unknown = np.zeros(len(file_names), np.int8)
-    rows = np.stack([labels.get(Path(p).stem, unknown) for p in paths])
-    columns = [file_names.index(name) for name in directions.names]
-    aucs = auc_per_attribute(directions.scores(z), rows[:, columns])
-    return {name: (None if np.isnan(a) else round(float(a), 4)) for name, a in zip(directions.names, aucs)}
-
-
-def _fit_and_save_directions(latents: dict, out: Path, method: str = "auto", split_root: Path | None = None,
-                             quiet: bool = False) -> dict:
-    """Fit the attribute directions of a latents file's arrays, write them to `out`, print the AUC table."""
-    from latentlab.attributes import fit_from_latents
-
-    directions, report = fit_from_latents(latents, method, str(split_root) if split_root else None)
-    directions.save(out)
-    report["out"] = str(out)
-    if not quiet:
-        aucs = report["auc"]
-        print(f"validation ROC AUC ({report['split']} split, {report['n_train']} train / {report['n_val']} val):")
-        print(f"  {'attribute':<20} {'logistic':>9} {'mean_diff':>9}")
-        rows = [(name, aucs["logistic"][name], aucs["mean_diff"][name]) for name in directions.names]
-        rows.append(("mean", report["mean_auc"]["logistic"], report["mean_auc"]["mean_diff"]))
-        for name, *values in rows:
-            print(f"  {name:<20} " + " ".join("      n/a" if v is None else f"{v:>9.4f}" for v in values))
-        print(f"kept {report['method']}: wrote {len(directions.names)} directions to {out}")
-    return report
-
-
-def cmd_attributes(args) -> int:
-    from latentlab.latent_space import read_latents
-
-    report = _fit_and_save_directions(read_latents(args.latents), args.out, args.method, args.data, quiet=args.json)
-    if args.json:
-        print(json.dumps(report))
-    return 0
-
-
-def _manipulate_latents(args, codec, weights_sha: str) -> np.ndarray:
-    """The latents of the grid's rows: --photo encoded, --index rows, or --n seeded validation faces."""
-    from latentlab import data as data_lib
-    from latentlab.attributes import split_mask
-    from latentlab.latent_space import read_latents
-
-    if args.photo:
-        faces = []
-        for path in args.photo:
-            try:
-                faces.append(codec.preprocess(data_lib.open_image(path)))
-            except (data_lib.UnreadableImage, FileNotFoundError) as exc:
-                raise UserError(f"cannot read photo {path}: {exc}") from None
-        return codec.encode(np.stack(faces))
-    latents = read_latents(args.latents, codec.latent_dim, weights_sha)
-    z_all = latents["z_mean"]
-    if args.index:
-        bad = [i for i in args.index if not 0 <= i < len(z_all)]
-        if bad:
-            raise UserError(f"--index {bad[0]} is out of range: the latents file holds {len(z_all)} faces")
-        rows = np.array(args.index)
-    else:
-        if args.n < 1:
-            raise UserError("--n must be at least 1")
-        names = [str(n) for n in latents["names"]]
-        _, val, _ = split_mask(names, str(latents["data_root"]) if "data_root" in latents else None)
-        candidates = np.flatnonzero(val)
-        rows = np.sort(np.random.default_rng(args.seed).choice(candidates, min(args.n, len(candidates)), replace=False))
-    return z_all[rows].astype(np.float32)
-
-
-def cmd_manipulate(args) -> int:
-    from latentlab.attributes import AttributeDirections
-    from latentlab.imaging import make_grid, save_png
-
-    if args.steps < 2 or args.range <= 0:
-        raise UserError("--steps must be at least 2 and --range positive")
-    codec = _load_codec(args.weights)
-    weights_sha = weights_fingerprint(args.weights)
-    directions = AttributeDirections.load(args.directions, weights_sha)
-    if directions.latent_dim != codec.latent_dim:
-        raise UserError(f"{args.directions} holds {directions.latent_dim}-dimensional directions, "
-                        f"the model's latent size is {codec.latent_dim}")
-    directions.direction(args.attr, args.hold)
-    z = _manipulate_latents(args, codec, weights_sha)
-    amounts = np.linspace(-args.range, args.range, args.steps)
-    moved = directions.edit(z, args.attr, amounts, args.hold).transpose(1, 0, 2)
-    images = codec.decode(moved.reshape(-1, codec.latent_dim))
-    save_png(args.out, make_grid(images, cols=args.steps))
-    held = f", holding {', '.join(args.hold)}" if args.hold else ""
-    print(f"wrote {len(z)} x {args.steps} grid ({directions.names[directions.index(args.attr)]} "
-          f"from {-args.range:g} to {args.range:g} sd{held}) to {args.out}")
-    return 0
-
-
-def cmd_plot_latents(args) -> int:
-    from latentlab.latent_space import load_latent_file, read_latents
-    from latentlab.plots import active_dimensions, save_latent_distribution
-
-    latents = read_latents(args.latents)
-    z = latents["z_mean"].astype(np.float32)
-    kl = latents["kl_per_dim"] if "kl_per_dim" in latents else np.full(z.shape[1], np.nan)
-    current = None
-    if args.latent:
-        current = load_latent_file(args.latent, z.shape[1])
-    if args.index is not None:
-        if not 0 <= args.index < len(z):
-            raise UserError(f"--index {args.index} is out of range: the latents file holds {len(z)} faces")
-        current = z[args.index]
-    if args.dims and not all(0 <= d < z.shape[1] for d in args.dims):
-        raise UserError(f"--dims must lie in 0..{z.shape[1] - 1}")
-    save_latent_distribution(args.out, z, kl, current, args.dims)
-    print(f"wrote {args.out}: {active_dimensions(kl)} of {z.shape[1]} dimensions active (KL > 0.01 nats)")
     return 0
 
 
@@ -449,6 +261,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_encode(args) -> int:
+    from latentlab.codec import Codec
     from latentlab.data import UnreadableImage, open_image
     from latentlab.faces import NoFaceFound, encode_photo
     from latentlab.imaging import save_png
@@ -460,7 +273,7 @@ def cmd_encode(args) -> int:
         rgb = open_image(args.photo)
     except UnreadableImage as exc:
         raise UserError(f"cannot read {args.photo}: {exc}") from None
-    codec = _load_codec(args.weights)
+    codec = Codec.load(args.weights)
     try:
         encoded = encode_photo(codec, rgb, align=not args.no_align)
     except NoFaceFound:

@@ -13,7 +13,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from latentlab.config import DEFAULT_WEIGHTS, ModelConfig
+from latentlab.config import DEFAULT_WEIGHTS, ModelConfig, require_weights
 from latentlab.data import preprocess
 from latentlab.errors import UserError
 from latentlab.imaging import to_float
@@ -60,7 +60,7 @@ class Codec:
     @classmethod
     def load(cls, weights_path: str | Path = DEFAULT_WEIGHTS, config: ModelConfig | None = None) -> "Codec":
         """Load weights and their model.json; raises UserError with a one-line reason."""
-        vae, summary = load_vae(weights_path, config)
+        vae, summary = load_vae(require_weights(weights_path), config)
         return cls(vae, summary, weights_path)
 
     @property

@@ -221,6 +221,12 @@ def read_partition(root: str | os.PathLike) -> dict[str, int]:
     return {}
 
 
+def find_split(root: str | os.PathLike, split: str = "all", limit: int | None = None) -> list[Path]:
+    """The images under `root` of one split ('all', 'train' or 'val'), the first `limit` of them when given."""
+    paths = select_split(find_images(root), root, split)
+    return paths[:limit] if limit else paths
+
+
 def select_split(paths: Sequence[Path], root, split: str) -> list[Path]:
     """'all', 'train' or 'val' of `paths` (see split_paths)."""
     if split == "all":
