@@ -148,7 +148,7 @@ class LatentSpace:
         return cls(
             latent_dim, z_mean, arrays["names"], kl_per_dim=arrays.get("kl_per_dim"),
             attributes=arrays.get("attributes"), attribute_names=arrays.get("attribute_names"),
-            crop=text("crop"), data_root=text("data_root"), prior=GaussianPrior.from_arrays(arrays), source=path,
+            crop=text("crop"), data_root=text("data_root"), prior=GaussianPrior.from_arrays(arrays), source=Path(path),
         )
 
     @classmethod
