@@ -21,7 +21,7 @@ from keras import layers, ops
 
 from latentlab.attributes import AttributeDirections, auc_per_attribute
 from latentlab.config import model_json_path
-from latentlab.data import SkipReport, UnreadableImage, cache_key, iter_batches, load_preprocessed
+from latentlab.data import SkipReport, decoded_images, iter_batches
 from latentlab.errors import UserError
 from latentlab.files import atomic_path, atomic_write_text
 from latentlab.imaging import to_float
@@ -158,28 +158,6 @@ def judge_dataset(paths: Sequence[Path], targets: np.ndarray, config: JudgeConfi
     """
     import tensorflow as tf
 
-    size, crop = config.image_size, config.crop
-
-    def load(path_tensor):
-        path = Path(path_tensor.numpy().decode())
-        try:
-            return load_preprocessed(path, size, crop), True
-        except UnreadableImage as exc:
-            report.add(path, str(exc))
-            return np.zeros((size, size, 3), np.uint8), False
-
-    def load_tf(path, target):
-        image, ok = tf.py_function(load, [path], [tf.uint8, tf.bool])
-        image.set_shape((size, size, 3))
-        ok.set_shape(())
-        return image, target, ok
-
-    def readable(image, target, ok):
-        return ok
-
-    def drop_flag(image, target, ok):
-        return image, target
-
     def augment(image, target):
         image = tf.image.random_flip_left_right(tf.cast(image, tf.float32) / 255.0)
         return soften(image), target
@@ -187,18 +165,9 @@ def judge_dataset(paths: Sequence[Path], targets: np.ndarray, config: JudgeConfi
     def to_float_batch(images, target):
         return tf.cast(images, tf.float32) / 255.0, target
 
-    ds = tf.data.Dataset.from_tensor_slices(([str(p) for p in paths], np.asarray(targets, np.float32)))
-    ds = ds.map(load_tf, num_parallel_calls=tf.data.AUTOTUNE).filter(readable).map(drop_flag)
-    if cache_dir is not None:
-        cache_file = Path(cache_dir) / f"judge-{cache_key(paths, size, crop)}"
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        for stale_lock in cache_file.parent.glob(f"{cache_file.name}*.lockfile"):
-            stale_lock.unlink()
-        ds = ds.cache(str(cache_file))
-    n_images = int(ds.reduce(np.int64(0), lambda total, element: total + 1))
+    ds, n_images = decoded_images(paths, config.image_size, config.crop, report, cache_dir, targets, cache_name="judge")
     if n_images < (batch_size if train else 1):
         raise UserError(f"{n_images} readable labelled image(s) is fewer than one batch of {batch_size}")
-    ds = ds.apply(tf.data.experimental.assert_cardinality(n_images))
     if train:
         ds = ds.shuffle(min(n_images, 20_000), seed=seed, reshuffle_each_iteration=True)
         ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size, drop_remainder=True)

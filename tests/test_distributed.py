@@ -84,7 +84,7 @@ def test_tf_config_orders_the_chief_first():
     text = json.dumps({"cluster": {"chief": ["c:1"], "worker": ["w:1", "w:2"]}, "task": {"type": "worker", "index": 1}})
     addresses, worker = read_tf_config(text)
     assert addresses == ["c:1", "w:1", "w:2"]
-    assert worker == Worker(index=2, count=3) and not worker.chief
+    assert worker == Worker(index=2, count=3, addresses=("c:1", "w:1", "w:2")) and not worker.chief
     assert read_tf_config(text.replace('"worker", "index": 1', '"chief", "index": 0'))[1].chief
 
 
