@@ -306,7 +306,7 @@ def _print_neighbours(z: np.ndarray, k: int, latents: Path | None, weights: Path
         print(f"note: no nearest faces: {exc}", file=sys.stderr)
         return
     indices, distances = space.nearest(z, k)
-    print(f"{len(indices)} nearest dataset images (Euclidean distance between z_mean vectors):")
+    print(f"{len(indices)} nearest dataset images (nearest by {space.metric_label}):")
     width = max(len(space.names[i]) for i in indices)
     for rank, (index, distance) in enumerate(zip(indices, distances), 1):
         print(f"{rank:3d}. {space.names[index]:<{width}}  #{index:<6d} distance {distance:.3f}")

@@ -25,6 +25,17 @@ MODES = ("pca", "raw")
 INTERPOLATIONS = ("linear", "spherical")
 INDEX_HINT = "build it with `python vae.py index --data DIR`"
 REQUIRED_KEYS = ("names", "z_mean")
+# Neighbour metrics: each maps latents to features compared by Euclidean distance (README, "Most similar faces").
+METRICS = ("attributes", "euclidean", "mahalanobis", "cosine")
+METRIC_LABELS = {
+    "attributes": "attribute-weighted distance: z_mean plus 4 x its 40 standardised attribute scores",
+    "euclidean": "Euclidean distance between z_mean vectors",
+    "mahalanobis": "Mahalanobis distance under the fitted prior",
+    "cosine": "cosine distance between z_mean vectors",
+}
+ATTRIBUTE_WEIGHT = 4.0  # weight of the standardised attribute scores beside z_mean in the "attributes" metric
+AGREEMENT_ATTRIBUTES = ("Male", "Pale_Skin", "hair colour", "Eyeglasses")
+HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair")
 
 
 def write_latents(path: str | os.PathLike, names, z_mean: np.ndarray, kl_per_dim: np.ndarray, *, image_size: int,
@@ -103,8 +114,12 @@ class LatentSpace:
     def __init__(self, latent_dim: int, z_mean: np.ndarray | None = None, names=None, *,
                  kl_per_dim: np.ndarray | None = None, attributes: np.ndarray | None = None,
                  attribute_names=None, crop: str | None = None, data_root: str | None = None,
-                 prior: GaussianPrior | None = None, source: Path | None = None, note: str = ""):
+                 prior: GaussianPrior | None = None, source: Path | None = None, note: str = "",
+                 directions=None):
         self.latent_dim = int(latent_dim)
+        self.directions = directions  # AttributeDirections for the "attributes" metric, or None
+        self.metric = "attributes" if directions is not None and z_mean is not None else "euclidean"
+        self._features: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.source = source
         self.note = note
         self.crop = crop
@@ -134,6 +149,10 @@ class LatentSpace:
         self.components, self.sigma = principal_axes(self.prior.covariance)
         self.raw_sigma = z_mean.std(axis=0, dtype=np.float64).astype(np.float32)
         self._squared_norms = np.einsum("nd,nd->n", z_mean, z_mean)
+        if directions is not None and directions.directions.shape[-1] != self.latent_dim:
+            raise UserError(f"attribute directions are {directions.directions.shape[-1]}-dimensional, the latents "
+                            f"{self.latent_dim}-dimensional")
+        self.features(self.metric)  # the default metric's dataset features, once, at load
 
     @classmethod
     def load(cls, path: str | os.PathLike, latent_dim: int, weights_sha: str | None = None) -> "LatentSpace":
@@ -141,6 +160,7 @@ class LatentSpace:
         another model (other latent size, or other weights when `weights_sha` is given)."""
         arrays = read_latents(path, latent_dim, weights_sha)
         z_mean = arrays["z_mean"]
+        directions = _directions_beside(Path(path), latent_dim, weights_sha)
 
         def text(key):
             return str(arrays[key]) if key in arrays else None
@@ -149,6 +169,7 @@ class LatentSpace:
             latent_dim, z_mean, arrays["names"], kl_per_dim=arrays.get("kl_per_dim"),
             attributes=arrays.get("attributes"), attribute_names=arrays.get("attribute_names"),
             crop=text("crop"), data_root=text("data_root"), prior=GaussianPrior.from_arrays(arrays), source=Path(path),
+            directions=directions,
         )
 
     @classmethod
@@ -228,12 +249,48 @@ class LatentSpace:
             raise UserError(f"interpolation must be one of {', '.join(INTERPOLATIONS)}, got {method!r}")
         return self.slerp(a, b, t) if method == "spherical" else self.lerp(a, b, t)
 
-    def nearest(self, z: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """(indices, Euclidean distances) of the k dataset latents closest to `z`, closest first."""
-        self._require_dataset()
+    @property
+    def metric_label(self) -> str:
+        """What the default metric's distances measure (for captions)."""
+        return METRIC_LABELS[self.metric]
+
+    def transform(self, z: np.ndarray, metric: str) -> np.ndarray:
+        """Latents (N, D) or (D,) as the features `metric` compares with Euclidean distance (float32)."""
         z = np.asarray(z, np.float32)
+        if metric == "euclidean":
+            return z
+        if metric == "mahalanobis":
+            if "_whitener" not in self.__dict__:
+                self._whitener = np.linalg.inv(self.prior.cholesky).T.astype(np.float32)
+            return (z - self.mean) @ self._whitener
+        if metric == "cosine":
+            return z / np.maximum(np.linalg.norm(z, axis=-1, keepdims=True), 1e-12)
+        if metric == "attributes":
+            if self.directions is None:
+                raise UserError("the attributes metric needs attribute directions (data/attributes.npz): "
+                                "build them with `python vae.py attributes`")
+            scores = (z @ self.directions.directions.T - self.directions.score_mean) / self.directions.score_std
+            return np.concatenate([z, ATTRIBUTE_WEIGHT * scores.astype(np.float32)], axis=-1)
+        raise UserError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+
+    def features(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        """(dataset features (N, F), their squared norms (N,)) under `metric`, computed once and kept."""
+        self._require_dataset()
+        if metric not in self._features:
+            features = self.z_mean if metric == "euclidean" else self.transform(self.z_mean, metric)
+            squared = self._squared_norms if metric == "euclidean" else np.einsum("nf,nf->n", features, features)
+            self._features[metric] = (features, squared)
+        return self._features[metric]
+
+    def nearest(self, z: np.ndarray, k: int = 1, metric: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(indices, distances) of the k dataset latents closest to `z` under `metric` (default `self.metric`:
+        "attributes" when attribute directions are loaded, else "euclidean"), closest first."""
+        self._require_dataset()
+        metric = metric or self.metric
+        features, squared_norms = self.features(metric)
+        query = self.transform(z, metric)
         k = max(1, min(int(k), len(self)))
-        squared = self._squared_norms - 2.0 * (self.z_mean @ z) + float(z @ z)
+        squared = squared_norms - 2.0 * (features @ query) + float(query @ query)
         candidates = np.argpartition(squared, k - 1)[:k] if k < len(self) else np.arange(len(self))
         order = candidates[np.argsort(squared[candidates], kind="stable")]
         return order, np.sqrt(np.maximum(squared[order], 0.0))
@@ -241,6 +298,59 @@ class LatentSpace:
     def _require_dataset(self) -> None:
         if not self.has_dataset:
             raise UserError(self.note or f"no dataset latents: {INDEX_HINT}")
+
+
+def _directions_beside(path: Path, latent_dim: int, weights_sha: str | None):
+    """The AttributeDirections in attributes.npz beside a latents file, or None when absent or made for another
+    model (the neighbour search then falls back to Euclidean distance)."""
+    from latentlab.attributes import AttributeDirections
+
+    candidate = path.parent / "attributes.npz"
+    if not candidate.is_file():
+        return None
+    try:
+        return AttributeDirections.load(candidate, weights_sha, latent_dim)
+    except UserError:
+        return None
+
+
+def neighbour_agreement(space: LatentSpace, metric: str, query: np.ndarray, base: np.ndarray, k: int = 5,
+                        chunk: int = 1024) -> dict[str, float]:
+    """How often the k nearest `base` faces of each `query` face share its labels, under `metric`.
+
+    `query` / `base` are boolean masks (or index arrays) into the space's latents, which must carry CelebA
+    attribute labels. Returns the share of neighbours with the same Male, Pale_Skin, hair colour (the same set
+    of Black / Blond / Brown / Gray hair labels) and Eyeglasses label, and their mean.
+    """
+    if space.attributes is None:
+        raise UserError("the latents hold no attribute labels: run `vae.py index --attributes list_attr_celeba.txt`")
+    query, base = (np.flatnonzero(m) if m.dtype == bool else m for m in (np.asarray(query), np.asarray(base)))
+    features, squared = space.features(metric)
+    labels = np.asarray(space.attributes)
+    column = {n: i for i, n in enumerate(space.attribute_names)}
+    groups = {"Male": [column["Male"]], "Pale_Skin": [column["Pale_Skin"]],
+              "hair colour": [column[h] for h in HAIR_COLOURS], "Eyeglasses": [column["Eyeglasses"]]}
+    k = max(1, min(int(k), len(base)))
+    same = {name: 0.0 for name in groups}
+    base_features, base_squared = features[base], squared[base]
+    for start in range(0, len(query), chunk):
+        rows = query[start:start + chunk]
+        distances = base_squared[None, :] - 2.0 * (features[rows] @ base_features.T)
+        neighbours = base[np.argpartition(distances, k - 1, axis=1)[:, :k]]  # (q, k) indices into the space
+        for name, cols in groups.items():
+            same[name] += float((labels[neighbours][..., cols] == labels[rows][:, None, cols]).all(-1).sum())
+    result = {name: same[name] / (len(query) * k) for name in AGREEMENT_ATTRIBUTES}
+    result["mean"] = float(np.mean([result[name] for name in AGREEMENT_ATTRIBUTES]))
+    return result
+
+
+def compare_metrics(space: LatentSpace, metrics=METRICS, k: int = 5) -> dict[str, dict[str, float]]:
+    """`neighbour_agreement` of every metric: each validation face's k nearest train faces (CelebA's official
+    split when list_eval_partition.txt is beside the dataset folder, see `attributes.split_mask`)."""
+    from latentlab.attributes import split_mask
+
+    train, val, _ = split_mask(space.names, space.data_root)
+    return {metric: neighbour_agreement(space, metric, val, train, k) for metric in metrics}
 
 
 def principal_axes(covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

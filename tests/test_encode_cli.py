@@ -73,7 +73,7 @@ def test_encode_no_align_writes_a_latent_and_lists_the_planted_neighbour(tiny_we
                  "--weights", str(tiny_weights), "--latents", str(latents)]) == 0
     lines = capsys.readouterr().out.splitlines()
     header = next(i for i, line in enumerate(lines) if "nearest" in line)
-    assert lines[header] == "3 nearest dataset images (Euclidean distance between z_mean vectors):"
+    assert lines[header] == "3 nearest dataset images (nearest by Euclidean distance between z_mean vectors):"
     first = lines[header + 1].split()
     assert first[:3] == ["1.", names[42], "#42"] and float(first[-1]) < 0.05
     assert len(lines) == header + 4

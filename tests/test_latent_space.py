@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from latentlab.errors import UserError
-from latentlab.latent_space import LatentSpace, load_latent_file, read_latents, save_latent_file, write_latents
+from latentlab.attributes import AttributeDirections
+from latentlab.latent_space import METRICS, LatentSpace, load_latent_file, neighbour_agreement, read_latents, save_latent_file, write_latents
 
 D = 6
 
@@ -110,6 +111,75 @@ def test_nearest_matches_brute_force(space, latents):
     assert indices[0] == 17
     assert np.allclose(distances, np.sort(brute)[:5], atol=1e-3)
     assert len(space.nearest(query, k=10_000)[0]) == len(latents)
+
+
+CELEBA_NAMES = ["Male", "Pale_Skin", "Eyeglasses", "Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair"]
+
+
+def labelled_space(n=1200, dim=16, seed=0):
+    """Latents whose labels follow 4 low-variance dimensions, drowned by 12 high-variance nuisance ones, with
+    attribute directions along the label dimensions."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, dim)).astype(np.float32) * np.r_[np.full(4, 0.3), np.full(dim - 4, 1.0)]
+    sign = np.where(z[:, :4] > 0, 1, -1).astype(np.int8)
+    labels = np.stack([sign[:, 0], sign[:, 1], sign[:, 2], sign[:, 3], -sign[:, 3],
+                       -np.ones(n, np.int8), -np.ones(n, np.int8)], axis=1)
+    axes = np.eye(dim, dtype=np.float32)[[0, 1, 2, 3, 3, 4, 5]] * np.array([1, 1, 1, 1, -1, 1, 1], np.float32)[:, None]
+    scores = z @ axes.T
+    directions = AttributeDirections(CELEBA_NAMES, axes, scores.mean(0), scores.std(0), "mean_diff")
+    return LatentSpace(dim, z, attributes=labels, attribute_names=CELEBA_NAMES, directions=directions)
+
+
+def test_neighbour_agreement_prefers_the_metric_that_follows_the_labels():
+    space = labelled_space()
+    assert space.metric == "attributes"
+    val = np.arange(len(space)) % 5 == 0
+    results = {metric: neighbour_agreement(space, metric, val, ~val, k=5) for metric in METRICS}
+    assert set(results["euclidean"]) == {"Male", "Pale_Skin", "hair colour", "Eyeglasses", "mean"}
+    assert results["euclidean"]["mean"] < 0.7  # the nuisance dimensions decide Euclidean neighbours
+    assert results["attributes"]["mean"] > 0.75
+    assert results["attributes"]["mean"] > max(r["mean"] for m, r in results.items() if m != "attributes") + 0.1
+    # A query's own latent is its nearest neighbour under every metric, at distance 0.
+    for metric in METRICS:
+        indices, distances = space.nearest(space.latent(7), 3, metric=metric)
+        assert indices[0] == 7 and distances[0] == pytest.approx(0.0, abs=1e-2)
+        assert np.all(np.diff(distances) >= 0)
+    with pytest.raises(UserError, match="metric"):
+        space.nearest(space.latent(0), 1, metric="manhattan")
+
+
+def test_metrics_match_brute_force(space, latents):
+    query = latents[17] + 0.05
+    z = latents.astype(np.float32)
+    whitened = np.linalg.solve(space.prior.cholesky, (z - space.prior.mean).T).T
+    q_white = np.linalg.solve(space.prior.cholesky, query - space.prior.mean)
+    unit = z / np.linalg.norm(z, axis=1, keepdims=True)
+    brute = {"euclidean": np.linalg.norm(z - query, axis=1),
+             "mahalanobis": np.linalg.norm(whitened - q_white, axis=1),
+             "cosine": np.linalg.norm(unit - query / np.linalg.norm(query), axis=1)}
+    assert space.metric == "euclidean"  # no attribute directions: today's metric
+    for metric, distances in brute.items():
+        indices, found = space.nearest(query, 5, metric=metric)
+        assert list(indices) == list(np.argsort(distances)[:5])
+        assert np.allclose(found, np.sort(distances)[:5], atol=1e-3)
+    with pytest.raises(UserError, match="attribute directions"):
+        space.nearest(query, 1, metric="attributes")
+
+
+def test_load_uses_the_attribute_directions_beside_the_latents(tmp_path):
+    source = labelled_space(n=50)
+    path = tmp_path / "latents.npz"
+    write_latents(path, source.names, source.z_mean, np.ones(16), image_size=32, crop="celeba", weights_sha="abc",
+                  data_root="")
+    assert LatentSpace.load(path, 16, "abc").metric == "euclidean"
+    source.directions.weights_sha = "abc"
+    source.directions.save(tmp_path / "attributes.npz")
+    loaded = LatentSpace.load(path, 16, "abc")
+    assert loaded.metric == "attributes" and "attribute" in loaded.metric_label
+    assert list(loaded.nearest(source.z_mean[3], 2)[0]) == list(source.nearest(source.z_mean[3], 2)[0])
+    source.directions.weights_sha = "other"
+    source.directions.save(tmp_path / "attributes.npz")
+    assert LatentSpace.load(path, 16, "abc").metric == "euclidean"  # made for other weights: not used
 
 
 def test_without_dataset_pca_is_the_raw_space():

@@ -26,7 +26,6 @@ from latentlab.ui.camera_worker import CameraWorker
 from latentlab.ui.face_worker import NEIGHBOURS, THUMBNAIL_SIZE, AsyncFaceMatcher, FaceMatch, Neighbour
 from latentlab.ui.image_view import ImageView, to_qimage
 
-METRIC = "Euclidean distance between z_mean vectors"
 PHOTO_FILTER = "Images (" + " ".join(f"*{ext}" for ext in IMAGE_EXTENSIONS) + ")"
 ERROR_STYLE = "color: #c0392b;"
 
@@ -142,7 +141,7 @@ class FacePanel(QWidget):
 
         has_dataset = self.space is not None and self.space.has_dataset
         self.neighbours_label = QLabel(
-            f"Most similar dataset faces ({METRIC}):" if has_dataset
+            f"Most similar dataset faces (nearest by {self.space.metric_label}):" if has_dataset
             else "Most similar dataset faces: no dataset latents loaded."
         )
         self.neighbours_label.setWordWrap(True)

@@ -67,7 +67,8 @@ class WindowDataset:
             return
         indices, distances = self.space.nearest(self._state.z, 1)
         self.indexer.choose(int(indices[0]))
-        self.statusBar().showMessage(f"nearest dataset image: #{indices[0]} at distance {distances[0]:.2f}", STATUS_MESSAGE_MS)
+        self.statusBar().showMessage(f"nearest dataset image: #{indices[0]} at distance {distances[0]:.2f} "
+                                     f"(nearest by {self.space.metric_label})", STATUS_MESSAGE_MS)
 
     def set_data_dir(self, path: str | Path, remember: bool = True) -> bool:
         """Use `path` as the dataset folder for originals; False (with a message) when it is not a folder."""
