@@ -14,7 +14,6 @@ leaves their scores unchanged. No Qt here.
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -22,7 +21,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from latentlab.config import DATA_DIR
-from latentlab.files import atomic_write_bytes
+from latentlab.files import atomic_write_bytes, read_npz
 from latentlab.errors import UserError
 
 DEFAULT_ATTRIBUTES = DATA_DIR / "attributes.npz"
@@ -231,11 +230,8 @@ class AttributeDirections:
         """Read a file written by `save`; UserError (saying how to rebuild it) when missing, malformed, of another
         latent size (`latent_dim` given) or made for other weights (`weights_sha` given)."""
         path = Path(path)
-        if not path.is_file():
-            raise UserError(f"{path} not found; {REBUILD_HINT}")
+        arrays = read_npz(path, "an attribute-directions file", REBUILD_HINT)
         try:
-            with np.load(path, allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
             core = ("names", "directions", "score_mean", "score_std", "method", "weights_sha")
             loaded = cls(
                 names=[str(n) for n in arrays["names"]], directions=arrays["directions"].astype(np.float32),
@@ -244,8 +240,8 @@ class AttributeDirections:
                 val_auc=arrays.get("val_auc"),
                 extra={k: v for k, v in arrays.items() if k not in core and k != "val_auc"},
             )
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            raise UserError(f"{path} is not an attribute-directions file; {REBUILD_HINT}") from None
+        except (ValueError, KeyError):
+            raise UserError(f"{path} is not an attribute-directions file: {REBUILD_HINT}") from None
         if loaded.directions.ndim != 2 or (latent_dim is not None and loaded.latent_dim != latent_dim):
             raise UserError(f"{path} holds {loaded.directions.shape[-1]}-dimensional directions but the model's latent "
                             f"size is {latent_dim}; {REBUILD_HINT}")

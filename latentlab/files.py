@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
+
+import numpy as np
+
+from latentlab.errors import UserError
 
 
 class Cancelled(Exception):
@@ -51,3 +56,16 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 def weights_fingerprint(path: str | os.PathLike) -> str:
     """First 16 hex digits of a weights file's SHA-256: ties latents.npz / attributes.npz to their model."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def read_npz(path: str | os.PathLike, kind: str, hint: str) -> dict[str, np.ndarray]:
+    """Every array of an .npz file (pickles refused); UserError ending with `hint` when the file is missing or is not
+    a readable .npz (`kind` names what it should have been)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} not found: {hint}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise UserError(f"{path} is not {kind} ({exc}): {hint}") from None

@@ -9,13 +9,12 @@ the prior N(0, I). No Qt here.
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from latentlab.errors import UserError
-from latentlab.files import atomic_write_bytes
+from latentlab.files import atomic_write_bytes, read_npz
 from latentlab.prior import PRIOR_KEYS, GaussianPrior, fit_gaussian, standard_normal
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -68,13 +67,7 @@ def read_latents(path: str | os.PathLike, latent_dim: int | None = None, weights
     names / z_mean, or (when given) made for another latent size or other weights. The prior (`PRIOR_KEYS`) is
     always there: fitted to z_mean here when the file predates it."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path} not found: {INDEX_HINT}")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise UserError(f"{path} is not a readable latents file ({exc}): {INDEX_HINT}") from None
+    arrays = read_npz(path, "a readable latents file", INDEX_HINT)
     missing = [key for key in REQUIRED_KEYS if key not in arrays]
     if missing:
         raise UserError(f"{path} lacks {', '.join(missing)}: {INDEX_HINT}")

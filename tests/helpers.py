@@ -1,6 +1,7 @@
 """What several test modules share: synthetic images and latents, the tiny model config, seeding, CelebA's
 location. A plain module (not a test module, not a conftest): tests import from here."""
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +63,28 @@ def write_latents(path: Path, names: list[str], latent_dim: int = LATENT_DIM, se
     write_latents_file(path, names, z_mean, np.ones(latent_dim), image_size=32, crop="center",
                   weights_sha=weights_sha, data_root=str(path.parent / "photos"))
     return path
+
+
+def write_untrained_model(folder: Path, **changes) -> Path:
+    """Weights and model.json of an untrained tiny model (center crop) in `folder`; returns the weights path."""
+    from latentlab.config import model_json_path, save_model_json
+    from latentlab.model import build_vae, save_weights_atomic
+
+    config = tiny_config(crop="center", **changes)
+    weights = folder / "vae.weights.h5"
+    save_weights_atomic(build_vae(config), weights)
+    save_model_json(model_json_path(weights), config)
+    return weights
+
+
+@contextmanager
+def shown(qtbot, window, width: int, height: int):
+    """The window at this size, shown with its first frame decoded; shut down when the block ends."""
+    qtbot.addWidget(window)
+    window.resize(width, height)
+    window.show()
+    assert window.wait_for_frame(20000)
+    try:
+        yield window
+    finally:
+        window.shutdown()

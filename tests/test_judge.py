@@ -10,12 +10,10 @@ from PIL import Image
 
 from latentlab.attributes import AttributeDirections, roc_auc
 from latentlab.cli import main
-from latentlab.config import ModelConfig, save_model_json
 from latentlab.files import weights_fingerprint
 from latentlab.judge import (IDENTITY_ATTRIBUTES, Judge, JudgeConfig, build_judge, label_rows, soften,
                              train_judge)
-from latentlab.model import build_vae, save_weights_atomic
-from tests.helpers import synthetic_face, write_images
+from tests.helpers import synthetic_face, write_images, write_untrained_model
 
 CELEBA_NAMES = (
     "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair Blond_Hair "
@@ -99,10 +97,7 @@ def tiny_world(tmp_path_factory):
     work = tmp_path_factory.mktemp("judge_world")
     folder = work / "photos"
     write_images(folder, 24)
-    config = ModelConfig(image_size=32, latent_dim=8, widths=(8, 16), batch_size=8, crop="center")
-    weights = work / "vae.weights.h5"
-    save_weights_atomic(build_vae(config), weights)
-    save_model_json(work / "model.json", config)
+    weights = write_untrained_model(work)
     rng = np.random.default_rng(0)
     directions = rng.standard_normal((40, 8)).astype(np.float32)
     AttributeDirections(

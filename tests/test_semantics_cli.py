@@ -11,9 +11,8 @@ from latentlab.attributes import AttributeDirections
 from latentlab.bench import KEYS
 from latentlab.cli import main
 from latentlab.files import weights_fingerprint
-from latentlab.config import ModelConfig, save_model_json
-from latentlab.model import build_vae, save_weights_atomic
-from tests.helpers import write_images
+from latentlab.latent_space import write_latents
+from tests.helpers import write_images, write_untrained_model
 
 NAMES = ["Smiling", "Eyeglasses", "Young"]
 
@@ -22,18 +21,15 @@ NAMES = ["Smiling", "Eyeglasses", "Young"]
 def tiny(tmp_path_factory):
     """(weights path, latents.npz path) of an untrained tiny model and 300 synthetic labelled latents."""
     work = tmp_path_factory.mktemp("semantics")
-    config = ModelConfig(image_size=32, latent_dim=8, widths=(8, 16), batch_size=16, crop="center")
-    weights = work / "vae.weights.h5"
-    save_weights_atomic(build_vae(config), weights)
-    save_model_json(work / "model.json", config)
+    weights = write_untrained_model(work, batch_size=16)
     rng = np.random.default_rng(0)
     z = rng.standard_normal((300, 8)).astype(np.float32)
     planted = rng.standard_normal((3, 8))
     labels = np.where(z @ planted.T + 0.3 * rng.standard_normal((300, 3)) > 0, 1, -1).astype(np.int8)
-    np.savez(work / "latents.npz", names=np.array([f"{i:06d}.jpg" for i in range(300)]),
-             z_mean=z.astype(np.float16), kl_per_dim=np.array([2.5, 1.2, 0.9, 0.005, 0.4, 0.3, 0.2, 0.1], np.float32),
-             attributes=labels, attribute_names=np.array(NAMES), image_size=32, crop="center", latent_dim=8,
-             weights_sha=weights_fingerprint(weights), data_root=str(work / "no_images_here"))
+    write_latents(work / "latents.npz", [f"{i:06d}.jpg" for i in range(300)], z,
+                  np.array([2.5, 1.2, 0.9, 0.005, 0.4, 0.3, 0.2, 0.1], np.float32), image_size=32, crop="center",
+                  weights_sha=weights_fingerprint(weights), data_root=str(work / "no_images_here"),
+                  attribute_names=NAMES, attributes=labels)
     return weights, work / "latents.npz"
 
 

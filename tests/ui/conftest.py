@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from tests.helpers import LATENT_DIM, N_IMAGES, write_latents  # noqa: E402
+from tests.helpers import LATENT_DIM, N_IMAGES, shown, write_latents  # noqa: E402
 
 
 @pytest.fixture
@@ -44,9 +44,5 @@ def window(qtbot, tiny_codec, space, dataset):
     from latentlab.ui.main_window import MainWindow
 
     main_window = MainWindow(tiny_codec, space, data_dir=dataset[1], rng=np.random.default_rng(7))
-    qtbot.addWidget(main_window)
-    main_window.resize(1400, 850)
-    main_window.show()
-    assert main_window.wait_for_frame(20000)
-    yield main_window
-    main_window.shutdown()
+    with shown(qtbot, main_window, 1400, 850):
+        yield main_window

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel
 
 from latentlab.attributes import AttributeDirections
 from latentlab.config import ModelConfig
-from tests.helpers import write_latents
+from tests.helpers import shown, write_latents
 
 LATENT_DIM = 256
 N_ATTRIBUTES = 40
@@ -47,12 +47,8 @@ def big_window(qtbot, tmp_path, codec_256):
                                      scores.std(0), "mean_diff")
     window = MainWindow(codec_256, space, data_dir=photos, rng=np.random.default_rng(1), attributes=attributes,
                         cameras=[])
-    qtbot.addWidget(window)
-    window.resize(1366, 768)
-    window.show()
-    assert window.wait_for_frame(20000)
-    yield window
-    window.shutdown()
+    with shown(qtbot, window, 1366, 768):
+        yield window
 
 
 def test_a_thousand_mixed_face_changes_leave_the_window_working(qtbot, big_window):
