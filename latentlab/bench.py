@@ -132,11 +132,17 @@ def bench_encode(codec, repeats: int) -> dict:
 
 
 def bench_nearest(latent_dim: int, repeats: int, n: int = CELEBA_IMAGES) -> dict:
-    """Top-5 nearest dataset latents by LatentSpace.nearest over n synthetic latents."""
+    """Top-5 nearest dataset latents by LatentSpace.nearest over n synthetic latents, with the metric the app uses
+    (z_mean and 40 attribute scores)."""
+    from latentlab.attributes import AttributeDirections
     from latentlab.latent_space import LatentSpace
 
     rng = np.random.default_rng(2)
-    space = LatentSpace(latent_dim, rng.standard_normal((n, latent_dim), dtype=np.float32))
+    directions = rng.standard_normal((40, latent_dim)).astype(np.float32)
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    attributes = AttributeDirections([f"Attribute_{i}" for i in range(40)], directions, np.zeros(40, np.float32),
+                                     np.ones(40, np.float32), "logistic")
+    space = LatentSpace(latent_dim, rng.standard_normal((n, latent_dim), dtype=np.float32), directions=attributes)
     queries = rng.standard_normal((repeats, latent_dim)).astype(np.float32)
     times = timed_ms(lambda i: space.nearest(queries[i % repeats], NN_K), max(10, repeats // 4), warmup=2)
     return {"nn_ms_200k": round(float(np.percentile(times, 50)), 2), "nn_latents": n}
