@@ -127,7 +127,6 @@ class LatentSpace:
             self.components = np.eye(self.latent_dim, dtype=np.float32)
             self.sigma = np.ones(self.latent_dim, np.float32)
             self.raw_sigma = None
-            self._squared_norms = None
             self.prior = standard_normal(self.latent_dim)
             return
         z_mean = np.asarray(z_mean, np.float32)
@@ -141,7 +140,6 @@ class LatentSpace:
         self.mean = self.prior.mean.astype(np.float32)
         self.components, self.sigma = principal_axes(self.prior.covariance)
         self.raw_sigma = z_mean.std(axis=0, dtype=np.float64).astype(np.float32)
-        self._squared_norms = np.einsum("nd,nd->n", z_mean, z_mean)
         if directions is not None and directions.directions.shape[-1] != self.latent_dim:
             raise UserError(f"attribute directions are {directions.directions.shape[-1]}-dimensional, the latents "
                             f"{self.latent_dim}-dimensional")
@@ -253,9 +251,8 @@ class LatentSpace:
         if metric == "euclidean":
             return z
         if metric == "mahalanobis":
-            if "_whitener" not in self.__dict__:
-                self._whitener = np.linalg.inv(self.prior.cholesky).T.astype(np.float32)
-            return (z - self.mean) @ self._whitener
+            whitened = np.linalg.solve(self.prior.cholesky, (z - self.mean).T).T  # L^-1 (z - mean)
+            return whitened.astype(np.float32)
         if metric == "cosine":
             return z / np.maximum(np.linalg.norm(z, axis=-1, keepdims=True), 1e-12)
         if metric == "attributes":
@@ -270,9 +267,8 @@ class LatentSpace:
         """(dataset features (N, F), their squared norms (N,)) under `metric`, computed once and kept."""
         self._require_dataset()
         if metric not in self._features:
-            features = self.z_mean if metric == "euclidean" else self.transform(self.z_mean, metric)
-            squared = self._squared_norms if metric == "euclidean" else np.einsum("nf,nf->n", features, features)
-            self._features[metric] = (features, squared)
+            features = self.transform(self.z_mean, metric)
+            self._features[metric] = (features, np.einsum("nf,nf->n", features, features))
         return self._features[metric]
 
     def nearest(self, z: np.ndarray, k: int = 1, metric: str | None = None) -> tuple[np.ndarray, np.ndarray]:
