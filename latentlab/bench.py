@@ -25,7 +25,8 @@ CELEBA_IMAGES = 202_599
 NN_K = 5
 KEYS = ("decode_ms_p50", "decode_ms_p95", "predict_ms_p50", "decode_speedup", "frame_ms_p95",
         "ui_ms_per_face_change_p95", "startup_window_s", "startup_first_face_s",
-        "encode_ms_p50", "nn_ms_200k", "train_img_per_s")
+        "encode_ms_p50", "nn_ms_200k", "train_img_per_s", "live_fps", "live_latency_ms_p95",
+        "live_jitter_raw", "live_jitter_smoothed")
 
 
 def cpu_cores() -> int:
@@ -104,6 +105,37 @@ def bench_ui(codec, weights: Path, repeats: int) -> dict:
     return {"ui_ms_per_face_change_p50": round(float(np.percentile(times, 50)), 2),
             "ui_ms_per_face_change_p95": round(float(np.percentile(times, 95)), 2),
             "ui_attributes": 0 if attributes is None else len(attributes.names)}
+
+
+def bench_live(codec, seconds: float = 20.0, celeba_dir: Path | None = None) -> dict:
+    """The live mirror through the real Your face panel, on a 640x480 30 fps video made from CelebA faces moved,
+    turned and scaled over time (with 2 grey levels of sensor noise): faces shown per second and the p95 latency,
+    frame captured -> decoded face given to the view. Then the frame-to-frame latent jitter of a still face
+    (4 grey levels of noise), with and without smoothing, through the same LivePipeline."""
+    from latentlab.camera import MovingFaceSource
+    from latentlab.config import PROJECT_ROOT
+    from latentlab.data import find_images, open_image
+    from latentlab.live import LivePipeline
+    from latentlab.ui.live_measure import live_mirror_run
+
+    folder = celeba_dir or PROJECT_ROOT.parent / "shared" / "datasets" / "celeba" / "img_align_celeba"
+    if not Path(folder).is_dir():
+        return {"live_note": f"live_fps and live_latency_ms_p95 skipped: no CelebA images in {folder}"}
+    faces = [open_image(path) for path in find_images(folder)[1:7]]
+    run = live_mirror_run(codec, lambda index: MovingFaceSource(faces, noise=2.0), seconds)
+    latencies = run["latencies_ms"]
+    figures = {"live_fps": round(run["shown"] / run["seconds"], 1),
+               "live_latency_ms_p95": round(float(np.percentile(latencies, 95)), 1) if len(latencies) else None,
+               "live_latency_ms_p50": round(float(np.percentile(latencies, 50)), 1) if len(latencies) else None,
+               "live_camera_fps": round(run["camera_frames"] / run["seconds"], 1),
+               "live_detections": run["detections"]}
+    still = MovingFaceSource(faces[:1], noise=4.0, still=True, pace=False)
+    for smooth, key in ((False, "live_jitter_raw"), (True, "live_jitter_smoothed")):
+        pipeline = LivePipeline(codec, smooth=smooth)
+        latents = [pipeline.process(still.frame(i), captured_at=i / still.fps).z for i in range(100)]
+        steps = np.linalg.norm(np.diff(np.array(latents[10:]), axis=0), axis=1)
+        figures[key] = round(float(steps.mean()), 3)
+    return figures
 
 
 def bench_startup(weights: Path, runs: int = 2) -> dict:
@@ -188,6 +220,7 @@ def run_bench(weights: str | Path = DEFAULT_WEIGHTS, repeats: int = 200, train_s
                        ("startup", lambda: bench_startup(Path(weights))),
                        ("encode", lambda: bench_encode(codec, repeats)),
                        ("nearest", lambda: bench_nearest(config.latent_dim, repeats)),
+                       ("live", lambda: bench_live(codec)),
                        ("train", lambda: bench_train(config, train_steps))):
         start = time.perf_counter()
         figures = step()

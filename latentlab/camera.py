@@ -1,4 +1,5 @@
-"""Frame sources: a webcam through OpenCV, or image files (photos, tests) played as a stream. No Qt here."""
+"""Frame sources: a webcam through OpenCV, image files (photos, tests) played as a stream, or a video made in code
+from face photos moving over time (the live mirror's bench and tests). No Qt here."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Protocol, runtime_checkable
+from typing import Iterable, Protocol, Sequence, runtime_checkable
 
 import cv2
 import numpy as np
@@ -122,6 +123,67 @@ class ImageFileSource:
     def close(self) -> None:
         self._closed = True
         self._frames.clear()
+
+
+class MovingFaceSource:
+    """A video made in code from face photos (CelebA's aligned images in the bench, any portrait in tests): each
+    face in turn for `seconds_per_face`, moved, turned (up to 12 degrees) and scaled (up to 15 %) over time on a
+    grey frame of `size` (width, height), with Gaussian sensor noise of `noise` grey levels. `still` keeps the
+    face where it starts. Frame i is the same on every run; `read()` paces the frames at `fps` when `pace`
+    (like a camera), and the stream ends after `frames` frames (None: never)."""
+
+    def __init__(self, faces: Sequence[np.ndarray], size: tuple[int, int] = (640, 480), fps: float = 30.0,
+                 seconds_per_face: float = 4.0, noise: float = 0.0, still: bool = False, frames: int | None = None,
+                 pace: bool = True, seed: int = 0):
+        if not len(faces):
+            raise UserError("a moving-face video needs at least one face picture")
+        self.faces = [np.ascontiguousarray(face[..., :3], np.uint8) for face in faces]
+        self.size, self.fps, self.seconds_per_face = size, fps, seconds_per_face
+        self.noise, self.still, self.frames, self.pace, self.seed = noise, still, frames, pace, seed
+        self.name = f"moving faces ({len(self.faces)})"
+        self._position = 0
+        self._next_at = 0.0
+        self._closed = False
+
+    def matrix(self, index: int) -> np.ndarray:
+        """The 2x3 matrix that maps the face picture's pixels to frame `index`'s."""
+        t = 0.0 if self.still else index / self.fps
+        face = self.faces[self.face_index(index)]
+        height, width = face.shape[:2]
+        scale = 0.8 * self.size[1] / height * (1.0 + 0.15 * np.sin(2 * np.pi * t / 4.3))
+        angle = 12.0 * np.sin(2 * np.pi * t / 3.1)
+        centre = np.array(self.size) / 2.0 + np.array([0.18 * self.size[0] * np.sin(2 * np.pi * t / 5.0),
+                                                       0.08 * self.size[1] * np.sin(2 * np.pi * t / 3.7)])
+        matrix = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), angle, scale)
+        matrix[:, 2] += centre - np.array([width / 2.0, height / 2.0])
+        return matrix
+
+    def face_index(self, index: int) -> int:
+        return int(index / self.fps / self.seconds_per_face) % len(self.faces)
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame `index` (H, W, 3) uint8."""
+        face = self.faces[self.face_index(index)]
+        frame = cv2.warpAffine(face, self.matrix(index), self.size, flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=(118, 122, 128))
+        if self.noise > 0:
+            rng = np.random.default_rng([self.seed, index])
+            frame = np.clip(frame + rng.normal(0.0, self.noise, frame.shape), 0, 255).astype(np.uint8)
+        return frame
+
+    def read(self) -> np.ndarray | None:
+        if self._closed or (self.frames is not None and self._position >= self.frames):
+            return None
+        if self.pace:
+            now = time.perf_counter()
+            if self._next_at > now:
+                time.sleep(self._next_at - now)
+            self._next_at = max(now, self._next_at) + 1.0 / self.fps
+        self._position += 1
+        return self.frame(self._position - 1)
+
+    def close(self) -> None:
+        self._closed = True
 
 
 def list_cameras() -> list[CameraInfo]:

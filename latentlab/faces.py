@@ -30,6 +30,8 @@ LANDMARK_WEIGHTS = np.array([1.0, 1.0, 0.1, 0.1, 0.1])
 DETECTION_MAX_SIDE = 720  # photos are detected on a copy at most this large, landmarks scaled back
 MIN_FACE_FRACTION = 0.05  # smallest face searched for, as a fraction of the image's shorter side
 MIN_FACE_PIXELS = 20  # mtcnn's smallest face at the size it detects on
+ONET_SIZE = 48  # mtcnn's last stage reads landmarks from a 48x48 crop of the face box
+ONET_MIN_CONFIDENCE = 0.7  # ONet's face probability below this: no face in the box (mtcnn's own threshold is 0.8)
 REFINE_RADIUS = 20.0  # pixels: a face found again on the aligned image must have its eyes this near
 # Where a tightly cropped photo leaves the aligned frame uncovered, the gap is filled, never mirrored
 # (reflection puts copies of the eyes and half-faces around the face): the photo's edge pixels are
@@ -81,6 +83,7 @@ class FaceDetector:
 
     def __init__(self):
         self._mtcnn = None
+        self._onet = None
         self._lock = threading.Lock()
 
     def detect(self, rgb: np.ndarray) -> list[Face]:
@@ -109,6 +112,52 @@ class FaceDetector:
         ]
         return sorted(faces, key=lambda face: face.area, reverse=True)
 
+    def landmarks_in_box(self, rgb: np.ndarray, box: np.ndarray) -> Face | None:
+        """mtcnn's last stage (ONet) alone on one box (x1, y1, x2, y2) of an RGB uint8 image: the face there, its
+        box refined and its 5 landmarks, or None when ONet's face probability is below ONET_MIN_CONFIDENCE. About
+        2 ms instead of a full detection's 75 ms or more: the live mirror follows a face with it between detections."""
+        x1, y1, x2, y2 = square_box(box)
+        side = x2 - x1
+        if side < MIN_FACE_PIXELS / 2:
+            return None
+        scale = (ONET_SIZE - 1) / side  # sample 0 on x1, sample 47 on x2, as tf.image.crop_and_resize does
+        to_patch = np.array([[scale, 0.0, -x1 * scale], [0.0, scale, -y1 * scale]])
+        patch = cv2.warpAffine(np.ascontiguousarray(rgb[..., :3], np.uint8), to_patch, (ONET_SIZE, ONET_SIZE),
+                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        patch = (patch.astype(np.float32) - 127.5) / 128.0  # mtcnn's normalisation
+        with self._lock:
+            if self._onet is None:
+                self._onet = self._compile_onet()
+            offsets, landmarks, scores = self._onet(patch[None])
+        confidence = float(scores[0, 1])
+        if confidence < ONET_MIN_CONFIDENCE:
+            return None
+        width = height = side + 1.0  # mtcnn's box width convention
+        points = np.stack([width * landmarks[0, :5] + x1 - 1.0, height * landmarks[0, 5:] + y1 - 1.0], axis=1)
+        refined = np.array([x1, y1, x2, y2]) + offsets[0] * np.array([width, height, width, height])
+        return Face(box=refined, confidence=confidence, landmarks=points.astype(np.float64))
+
+    def _compile_onet(self):
+        """mtcnn's ONet as a tf.function of a fixed signature (eager calls cost 10 ms, this 2 ms)."""
+        import tensorflow as tf
+
+        if self._mtcnn is None:
+            from mtcnn import MTCNN
+
+            self._mtcnn = MTCNN()
+        onet = self._mtcnn.get_stage(stage_id=3)._model
+        function = tf.function(lambda x: onet(x), input_signature=[tf.TensorSpec((None, ONET_SIZE, ONET_SIZE, 3),
+                                                                                  tf.float32)])
+        return lambda patches: [output.numpy() for output in function(tf.constant(patches))]
+
+
+def square_box(box: np.ndarray) -> np.ndarray:
+    """The square (x1, y1, x2, y2) with the same centre as `box` and its longer side (as mtcnn squares boxes)."""
+    x1, y1, x2, y2 = np.asarray(box, np.float64)
+    side = max(x2 - x1, y2 - y1)
+    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+    return np.array([cx - side / 2.0, cy - side / 2.0, cx + side / 2.0, cy + side / 2.0])
+
 
 _detector = FaceDetector()
 
@@ -116,6 +165,11 @@ _detector = FaceDetector()
 def detect_faces(rgb: np.ndarray) -> list[Face]:
     """Every face in an RGB uint8 image, largest first (the shared, lazily created detector)."""
     return _detector.detect(rgb)
+
+
+def shared_detector() -> FaceDetector:
+    """The detector every caller shares (one mtcnn in memory)."""
+    return _detector
 
 
 def largest_face(rgb: np.ndarray) -> Face:

@@ -88,3 +88,12 @@ def shown(qtbot, window, width: int, height: int):
         yield window
     finally:
         window.shutdown()
+
+
+def portrait() -> np.ndarray:
+    """A real face photo that ships with matplotlib (Grace Hopper, 512x600 RGB uint8): mtcnn finds her face, so
+    detection and tracking tests need neither ../shared nor a download."""
+    import matplotlib.cbook
+
+    with Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as image:
+        return np.asarray(image.convert("RGB"))

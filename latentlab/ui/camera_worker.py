@@ -37,6 +37,7 @@ class CameraWorker(QThread):
         self._interval = 1.0 / max_fps if max_fps > 0 else 0.0
         self._lock = threading.Lock()
         self._latest: np.ndarray | None = None
+        self._latest_at = 0.0
         self._signalled = False
         self.frames_read = 0
 
@@ -69,7 +70,7 @@ class CameraWorker(QThread):
                 self.ended.emit()
                 return
             with self._lock:
-                self._latest = frame
+                self._latest, self._latest_at = frame, time.perf_counter()
                 self.frames_read += 1
                 notify, self._signalled = not self._signalled, True
             if notify:
@@ -80,9 +81,13 @@ class CameraWorker(QThread):
 
     def take_frame(self) -> np.ndarray | None:
         """The newest frame (None before the first); re-arms `frame_ready`."""
+        return self.take_stamped_frame()[0]
+
+    def take_stamped_frame(self) -> tuple[np.ndarray | None, float]:
+        """The newest frame and when it was read (time.perf_counter()); re-arms `frame_ready`."""
         with self._lock:
             self._signalled = False
-            return self._latest
+            return self._latest, self._latest_at
 
     def latest_frame(self) -> np.ndarray | None:
         """The newest frame without re-arming `frame_ready` (for Capture)."""

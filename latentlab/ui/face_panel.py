@@ -1,8 +1,9 @@
 """FacePanel ("Your face"): webcam or photo in, the model's version of you and the most similar dataset faces out.
 
-Self-contained: the window adds it, connects `latent_chosen` to its `set_latent`, and calls
-`shutdown()` from its closeEvent. Frames are read by a CameraWorker from any FrameSource (tests
-inject image files); detection, alignment, encoding and the neighbour search run in a FaceMatchWorker.
+Self-contained: the window adds it, connects `latent_chosen` to its `set_latent`, passes the current face's
+edits to `set_live_edit`, and calls `shutdown()` from its closeEvent. Frames are read by a CameraWorker from any
+FrameSource (tests inject image files); detection, alignment, encoding and the neighbour search run in a
+FaceMatchWorker; the live mirror (LiveControls) runs in its own worker.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from latentlab.camera import CameraInfo, FrameSource, OpenCVCamera, list_cameras
 from latentlab.codec import Codec
 from latentlab.data import IMAGE_EXTENSIONS
 from latentlab.latent_space import LatentSpace
+from latentlab.live import LivePipeline
 from latentlab.ui.camera_worker import CameraWorker
 from latentlab.ui.face_worker import NEIGHBOURS, THUMBNAIL_SIZE, AsyncFaceMatcher, FaceMatch, Neighbour
 from latentlab.ui.image_view import ImageView, to_qimage
+from latentlab.ui.live_controls import LIVE_VIEW_SIZE, LiveControls
 
 PHOTO_FILTER = "Images (" + " ".join(f"*{ext}" for ext in IMAGE_EXTENSIONS) + ")"
 ERROR_STYLE = "color: #c0392b;"
@@ -40,7 +43,7 @@ class FacePanel(QWidget):
 
     `space` is the window's LatentSpace, or None (no neighbours). `frame_source_factory(camera_index)` opens a FrameSource (default: OpenCVCamera);
     `cameras` lists the choices, or is a callable returning them (default: list_cameras, asked again by
-    the refresh button).
+    the refresh button). `live_pipeline` replaces the live mirror's default LivePipeline (tests).
     """
 
     # z (D,) float32, a source like "webcam" or "dataset #12 (000013.jpg)", the photo to show beside it (or None)
@@ -50,7 +53,7 @@ class FacePanel(QWidget):
     def __init__(self, codec: Codec, space: LatentSpace | None, data_dir: str | Path | None = None,
                  frame_source_factory: Callable[[int], FrameSource] | None = None,
                  cameras: Sequence[CameraInfo] | Callable[[], Sequence[CameraInfo]] | None = None,
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None, live_pipeline: LivePipeline | None = None):
         super().__init__(parent)
         self.codec = codec
         self.space = space
@@ -66,6 +69,9 @@ class FacePanel(QWidget):
         self.matcher.matched.connect(self._on_matched)
         self.matcher.no_face.connect(self._on_no_face)
         self.matcher.failed.connect(self._on_failed)
+        self.live = LiveControls(codec, self, live_pipeline)
+        self.live.message.connect(self.show_message)
+        self.live.live_button.toggled.connect(self._on_live_toggled)
 
         if cameras is None:
             self._list_cameras = list_cameras
@@ -111,6 +117,7 @@ class FacePanel(QWidget):
         self.align_check = QCheckBox("Align face")
         self.align_check.setChecked(True)
         self.align_check.setToolTip("Detect the face and align it like CelebA's images; untick to encode the whole picture")
+        self.align_check.toggled.connect(self.live.restart)
 
         camera_row = QHBoxLayout()
         camera_row.addWidget(self.camera_combo, 1)
@@ -119,11 +126,17 @@ class FacePanel(QWidget):
         capture_row.addWidget(self.start_button)
         capture_row.addWidget(self.stop_button)
         capture_row.addWidget(self.capture_button)
+        live_row = QHBoxLayout()  # under Capture: the panel stays as narrow as three thumbnails
+        live_row.addWidget(self.live.live_button)
+        live_row.addWidget(self.live.record_button)
         photo_row = QHBoxLayout()
         photo_row.addWidget(self.open_button, 1)
         photo_row.addWidget(self.align_check)
 
-        self.preview = ImageView(160, "camera off · open or drop a photo")
+        self.preview = ImageView(LIVE_VIEW_SIZE, "camera off · open or drop a photo")
+        views = QHBoxLayout()
+        views.addWidget(self.preview, 4)
+        views.addWidget(self.live.view, 3)
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
 
@@ -161,9 +174,10 @@ class FacePanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for row in (camera_row, capture_row, photo_row):
+        for row in (camera_row, capture_row, live_row, photo_row):
             layout.addLayout(row)
-        layout.addWidget(self.preview, 2)
+        layout.addLayout(views, 2)
+        layout.addWidget(self.live.stats_label)
         layout.addWidget(self.status_label)
         layout.addLayout(pair, 1)
         layout.addWidget(self.neighbours_label)
@@ -225,6 +239,7 @@ class FacePanel(QWidget):
         self.stop_button.setEnabled(running)
         self.capture_button.setEnabled(running)
         self.capture_shortcut.setEnabled(running)
+        self.live.set_available(running)
 
     @Slot(str)
     def _on_camera_opened(self, name: str) -> None:
@@ -233,9 +248,26 @@ class FacePanel(QWidget):
     @Slot()
     def _on_frame_ready(self) -> None:
         if self._camera is not None:
-            frame = self._camera.take_frame()
+            frame, captured_at = self._camera.take_stamped_frame()
             if frame is not None:
                 self.preview.set_image(frame)
+                self.live.feed(frame, captured_at)
+
+    @Slot(bool)
+    def _on_live_toggled(self, checked: bool) -> None:
+        if checked and self._camera is not None:
+            self.live.start(self.align_check.isChecked())
+        else:
+            self.live.stop()
+
+    def set_live(self, on: bool) -> None:
+        """Turn live mode on or off as the Live button does (on only while the camera runs)."""
+        self.live.live_button.setChecked(on)
+
+    @Slot(object)
+    def set_live_edit(self, edit: np.ndarray | None) -> None:
+        """The current face's edits (z - the face they were made on; None: unedited), applied to the live faces."""
+        self.live.set_edit(edit)
 
     @Slot(str)
     def _on_camera_failed(self, message: str) -> None:
@@ -382,8 +414,10 @@ class FacePanel(QWidget):
         self.matcher.set_data_dir(self.data_dir)
 
     def shutdown(self) -> None:
-        """Release the camera and end both worker threads; the window calls this from closeEvent."""
+        """Release the camera, save a recording in progress and end the worker threads; the window calls this from
+        closeEvent."""
         self.stop_camera()
+        self.live.shutdown()
         self.matcher.stop()
 
     def closeEvent(self, event) -> None:

@@ -297,7 +297,10 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
             self.interpolation.pause()
         if merge_key is None:
             self._end_gesture()
-        after = LatentState(z.copy(), source, original, original_caption, dataset_index)
+        edited_from = None
+        if source.endswith(EDITED_SUFFIX):  # a slider or attribute edit: remember the face it was made on
+            edited_from = self._state.z if self._state.edited_from is None else self._state.edited_from
+        after = LatentState(z.copy(), source, original, original_caption, dataset_index, edited_from)
         self.undo_stack.push(LatentCommand(self._apply_state, self._state, after, merge_key))
 
     def _apply_state(self, state: LatentState) -> None:
@@ -309,6 +312,7 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
             self.source_label.setText(state.source)
         self.stage.show_original(state.original, state.original_caption)
         self.indexer.show_index(state.dataset_index)
+        self.face_panel.set_live_edit(state.edit)
         self.latent_changed.emit(state.z.copy())
 
     @Slot()

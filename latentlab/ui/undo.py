@@ -12,14 +12,20 @@ from PySide6.QtGui import QUndoCommand
 
 @dataclass(frozen=True)
 class LatentState:
-    """What the window shows: the latent, where it came from, the original photo beside it (if any) and the
-    dataset image it is (if it is one)."""
+    """What the window shows: the latent, where it came from, the original photo beside it (if any), the
+    dataset image it is (if it is one) and, for an edited face, the latent it was edited from."""
 
     z: np.ndarray
     source: str
     original: np.ndarray | None = None
     original_caption: str = ""
     dataset_index: int | None = None
+    edited_from: np.ndarray | None = None
+
+    @property
+    def edit(self) -> np.ndarray | None:
+        """What the slider and attribute edits added to the face (z - edited_from); None when it is unedited."""
+        return None if self.edited_from is None else self.z - self.edited_from
 
 
 class LatentCommand(QUndoCommand):
