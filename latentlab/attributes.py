@@ -30,6 +30,8 @@ REBUILD_HINT = (
     "and data/attributes.npz), or `python vae.py attributes` when data/latents.npz already holds the labels"
 )
 METHODS = ("logistic", "mean_diff")
+EDIT_EFFECT = "edit_effect"  # (A,) the judge's p(+2 sd) - p(-2 sd) per direction, `evaluate --edits --save-effects`
+WEAK_EFFECT = 0.2  # a direction whose measured effect is below this hardly shows on the decoded face
 L2 = 1e-3
 VAL_FRACTION = 0.1
 
@@ -208,6 +210,23 @@ class AttributeDirections:
         amount = np.asarray(amount, np.float32)
         z = np.asarray(z, np.float32)
         return z + amount.reshape(amount.shape + (1,) * z.ndim) * step
+
+    @property
+    def edit_effect(self) -> np.ndarray | None:
+        """Each direction's measured effect (A,) as stored by `evaluate --edits --save-effects`; None when the file
+        holds none (or not one finite number per direction)."""
+        effect = self.extra.get(EDIT_EFFECT)
+        if effect is None:
+            return None
+        effect = np.asarray(effect, np.float64).reshape(-1)
+        return effect if len(effect) == len(self.names) and np.isfinite(effect).all() else None
+
+    def set_edit_effect(self, effect: Sequence[float], faces: int) -> None:
+        """Store each direction's measured effect (in name order) and how many faces it was measured on."""
+        if len(effect) != len(self.names):
+            raise UserError(f"{len(effect)} effects for {len(self.names)} directions")
+        self.extra[EDIT_EFFECT] = np.asarray(effect, np.float32)
+        self.extra[f"{EDIT_EFFECT}_faces"] = int(faces)
 
     def save(self, path: str | Path) -> Path:
         """Write the .npz atomically."""

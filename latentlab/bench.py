@@ -1,5 +1,5 @@
 """The measurements behind `vae.py bench`: decode / frame / encode latency, the window's UI-thread time per face
-change, start-up, nearest search, training throughput.
+change, the attribute judge's time per face, start-up, nearest search, training throughput.
 
 Every figure goes through the code the app uses: Codec.decode (batch 1) for the sliders, the real MainWindow
 (through latentlab.ui.measure, the only Qt this module reaches) for frames and face changes, `gui.py` itself as
@@ -24,7 +24,7 @@ from latentlab.config import DEFAULT_WEIGHTS
 CELEBA_IMAGES = 202_599
 NN_K = 5
 KEYS = ("decode_ms_p50", "decode_ms_p95", "predict_ms_p50", "decode_speedup", "frame_ms_p95",
-        "ui_ms_per_face_change_p95", "startup_window_s", "startup_first_face_s",
+        "ui_ms_per_face_change_p95", "judge_ms_p50", "startup_window_s", "startup_first_face_s",
         "encode_ms_p50", "nn_ms_200k", "train_img_per_s", "live_fps", "live_latency_ms_p95",
         "live_jitter_raw", "live_jitter_smoothed")
 
@@ -90,8 +90,21 @@ def bench_frame(codec, repeats: int) -> dict:
     return {"frame_ms_p95": round(float(np.percentile(times, 95)), 2)}
 
 
+def load_judge_if_any():
+    """The committed attribute judge, None when data/judge.weights.h5 is absent or unusable."""
+    from latentlab.config import DEFAULT_JUDGE
+    from latentlab.errors import UserError
+    from latentlab.judge import Judge
+
+    try:
+        return Judge.load(DEFAULT_JUDGE)
+    except UserError:
+        return None
+
+
 def bench_ui(codec, weights: Path, repeats: int) -> dict:
-    """The UI thread's time per face change in the real window (256 sliders and 40 attributes in sync)."""
+    """The UI thread's time per face change in the real window (256 sliders and 40 attributes in sync, the judge's
+    probabilities shown when data/judge.weights.h5 is there)."""
     from latentlab.attributes import DEFAULT_ATTRIBUTES, open_attributes
     from latentlab.config import DEFAULT_LATENTS
     from latentlab.files import weights_fingerprint
@@ -101,10 +114,25 @@ def bench_ui(codec, weights: Path, repeats: int) -> dict:
     sha = weights_fingerprint(weights)
     space = LatentSpace.open(DEFAULT_LATENTS, codec.latent_dim, weights_sha=sha)
     attributes, _ = open_attributes(DEFAULT_ATTRIBUTES, codec.latent_dim, sha)
-    times = face_change_ms(codec, space, attributes, max(50, repeats))
+    judge = load_judge_if_any()
+    times = face_change_ms(codec, space, attributes, max(50, repeats), judge=judge)
     return {"ui_ms_per_face_change_p50": round(float(np.percentile(times, 50)), 2),
             "ui_ms_per_face_change_p95": round(float(np.percentile(times, 95)), 2),
-            "ui_attributes": 0 if attributes is None else len(attributes.names)}
+            "ui_attributes": 0 if attributes is None else len(attributes.names), "ui_judge": judge is not None}
+
+
+def bench_judge(codec, repeats: int) -> dict:
+    """The attribute judge reading one decoded face (uint8 at the model's size), as the Attributes panel's worker
+    does after each frame; nothing when there is no judge."""
+    from latentlab.imaging import to_uint8
+
+    judge = load_judge_if_any()
+    if judge is None:
+        return {}
+    rng = np.random.default_rng(4)
+    faces = to_uint8(codec.decode(rng.standard_normal((16, codec.latent_dim)).astype(np.float32)))
+    times = timed_ms(lambda i: judge.probabilities(faces[i % len(faces)][None]), max(20, repeats // 2))
+    return {"judge_ms_p50": round(float(np.percentile(times, 50)), 2)}
 
 
 def bench_live(codec, seconds: float = 20.0, celeba_dir: Path | None = None) -> dict:
@@ -217,6 +245,7 @@ def run_bench(weights: str | Path = DEFAULT_WEIGHTS, repeats: int = 200, train_s
     for name, step in (("decode", lambda: bench_decode(codec, repeats)),
                        ("frame", lambda: bench_frame(codec, repeats)),
                        ("window", lambda: bench_ui(codec, Path(weights), repeats)),
+                       ("judge", lambda: bench_judge(codec, repeats)),
                        ("startup", lambda: bench_startup(Path(weights))),
                        ("encode", lambda: bench_encode(codec, repeats)),
                        ("nearest", lambda: bench_nearest(config.latent_dim, repeats)),

@@ -77,10 +77,12 @@ def cmd_train_judge(args) -> int:
 
 def cmd_evaluate_edits(args) -> int:
     from latentlab import data as data_lib
-    from latentlab.attributes import AttributeDirections
+    from latentlab.attributes import WEAK_EFFECT, AttributeDirections
     from latentlab.codec import Codec
     from latentlab.judge import EDIT_AMOUNT, IDENTITY_ATTRIBUTES, Judge, edit_effects
 
+    if args.save_effects and args.hold:
+        raise UserError("--save-effects stores the effects of the plain directions: leave out --hold")
     judge = Judge.load(args.judge)
     codec = Codec.load(require_weights(args.weights))
     directions = AttributeDirections.load(args.directions, weights_fingerprint(args.weights), codec.latent_dim)
@@ -104,6 +106,10 @@ def cmd_evaluate_edits(args) -> int:
         "identity_attributes": list(IDENTITY_ATTRIBUTES), "rows": rows,
         "judge": str(args.judge), "weights": str(args.weights), "directions": str(args.directions),
     }
+    if args.save_effects:
+        directions.set_edit_effect([row["effect"] for row in rows], result["faces"])
+        directions.save(args.directions)
+        result["saved_effects"] = str(args.directions)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -118,4 +124,6 @@ def cmd_evaluate_edits(args) -> int:
         print(f"  {row['attribute']:<20} {row['effect']:>+7.3f} {identity_text:>8}  {leaks}")
     mean_identity = "n/a" if result["mean_identity_leakage"] is None else f"{result['mean_identity_leakage']:.3f}"
     print(f"  {f'mean ({len(rows)})':<20} {result['mean_effect']:>+7.3f} {mean_identity:>8}")
+    if args.save_effects:
+        print(f"stored the effects in {args.directions}: the window marks directions below {WEAK_EFFECT} as weak")
     return 0

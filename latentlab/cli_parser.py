@@ -7,14 +7,14 @@ import argparse
 from pathlib import Path
 
 from latentlab.attributes import DEFAULT_ATTRIBUTES
-from latentlab.config import CROPS, DECODER_HEADS, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT
+from latentlab.config import (CROPS, DECODER_HEADS, DEFAULT_JUDGE, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES,
+                              PROJECT_ROOT)
 from latentlab.prior import PRIORS
 from latentlab.distributed import STRATEGIES, WORKER_TIMEOUT_S
 
 SUBCOMMANDS = ("train", "distill", "evaluate", "sample", "reconstruct", "index", "prepare", "attributes", "manipulate",
                "plot-latents", "bench", "encode", "train-judge")
 DEFAULT_DATA = PROJECT_ROOT / "data" / "img_align_celeba"
-DEFAULT_JUDGE = PROJECT_ROOT / "data" / "judge.weights.h5"
 EDIT_FACES = 200  # faces `evaluate --edits` moves when no --limit is given
 
 
@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="with --edits: the attribute judge (`train-judge`), its judge.json beside it")
     evaluate.add_argument("--hold", nargs="+", default=[], metavar="ATTR",
                           help="with --edits: attributes held fixed, as for `manipulate --hold`")
+    evaluate.add_argument("--save-effects", action="store_true",
+                          help="with --edits: store each direction's effect in --directions (attributes.npz), where "
+                               "the window reads it to mark weak directions")
 
     sample = commands.add_parser("sample", help="faces decoded from random latents: a grid and / or one PNG each")
     sample.add_argument("--n", type=int, default=64)

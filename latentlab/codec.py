@@ -23,7 +23,7 @@ from latentlab.prior import GaussianPrior
 MAX_BATCH = 64
 
 
-def _compiled(model: keras.Model, input_shape: tuple[int, ...]) -> Callable[[np.ndarray], list[np.ndarray]]:
+def compiled_call(model: keras.Model, input_shape: tuple[int, ...]) -> Callable[[np.ndarray], list[np.ndarray]]:
     """model(x, training=False) compiled once; takes and returns NumPy arrays (outputs as a list)."""
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -54,8 +54,8 @@ class Codec:
         self.summary = summary or {}
         self.weights_path = Path(weights_path) if weights_path else None
         self.config: ModelConfig = vae.config
-        self._encode = _compiled(vae.encoder, self.config.image_shape)
-        self._decode = _compiled(vae.decoder, (self.config.latent_dim,))
+        self._encode = compiled_call(vae.encoder, self.config.image_shape)
+        self._decode = compiled_call(vae.decoder, (self.config.latent_dim,))
 
     @classmethod
     def load(cls, weights_path: str | Path = DEFAULT_WEIGHTS, config: ModelConfig | None = None) -> "Codec":

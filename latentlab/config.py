@@ -14,6 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_WEIGHTS = DATA_DIR / "vae.weights.h5"
 DEFAULT_LATENTS = DATA_DIR / "latents.npz"
+DEFAULT_JUDGE = DATA_DIR / "judge.weights.h5"
 CROPS = ("celeba", "center", "none")
 LOSSES = ("mse", "bce")
 DECODER_HEADS = ("transpose", "conv")

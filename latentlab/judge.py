@@ -20,6 +20,7 @@ import numpy as np
 from keras import layers, ops
 
 from latentlab.attributes import AttributeDirections, auc_per_attribute
+from latentlab.codec import compiled_call
 from latentlab.config import model_json_path
 from latentlab.data import SkipReport, decoded_images, iter_batches
 from latentlab.errors import UserError
@@ -29,6 +30,7 @@ from latentlab.model import load_weights_checked
 
 IDENTITY_ATTRIBUTES = ("Male", "Young", "Pale_Skin", "Eyeglasses", "Smiling")
 EDIT_AMOUNT = 2.0  # score standard deviations each way
+SIDE_EFFECT = 0.25  # a change of another attribute's probability at least this large after a move is worth a hold
 TRAIN_HINT = "train one with `python vae.py train-judge --data DIR --attributes list_attr_celeba.txt`"
 BLUR_SIGMA = (0.4, 1.6)  # Gaussian blur, pixels of the judge's input
 SHRINK = (0.25, 0.75)  # downscale-upscale: the fraction of the side kept
@@ -81,6 +83,7 @@ class Judge:
         self.model = model
         self.config = config
         self.summary = summary or {}
+        self._predict = compiled_call(model, (config.image_size, config.image_size, 3))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -95,7 +98,7 @@ class Judge:
             chunk = batch[start : start + PREDICT_BATCH]
             if chunk.shape[1:3] != (size, size):
                 chunk = ops.image.resize(chunk, (size, size), interpolation="bilinear", antialias=True)
-            out.append(ops.convert_to_numpy(self.model(chunk, training=False)))
+            out.append(self._predict(ops.convert_to_numpy(chunk))[0])
         return np.concatenate(out) if out else np.zeros((0, len(self.names)), np.float32)
 
     def save(self, path: str | Path) -> Path:
@@ -123,6 +126,19 @@ class Judge:
         model = build_judge(config)
         load_weights_checked(model, path)
         return cls(model, config, payload.get("training", {}))
+
+
+def largest_side_effect(before: np.ndarray, after: np.ndarray, moved: int, skip: Iterable[int] = (),
+                        threshold: float = SIDE_EFFECT) -> tuple[int, float] | None:
+    """(index, change) of the attribute whose probability moved most from `before` to `after` (both (A,), NaN where
+    not judged), leaving out `moved` and `skip`; None when no change reaches `threshold`."""
+    change = np.asarray(after, np.float64) - np.asarray(before, np.float64)
+    candidates = np.abs(change)
+    candidates[[moved, *skip]] = np.nan
+    if np.isnan(candidates).all():
+        return None
+    index = int(np.nanargmax(candidates))
+    return (index, float(change[index])) if candidates[index] >= threshold else None
 
 
 def soften(image):

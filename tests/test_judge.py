@@ -11,8 +11,8 @@ from PIL import Image
 from latentlab.attributes import AttributeDirections, roc_auc
 from latentlab.cli import main
 from latentlab.files import weights_fingerprint
-from latentlab.judge import (IDENTITY_ATTRIBUTES, Judge, JudgeConfig, build_judge, label_rows, soften,
-                             train_judge)
+from latentlab.judge import (IDENTITY_ATTRIBUTES, SIDE_EFFECT, Judge, JudgeConfig, build_judge, label_rows,
+                             largest_side_effect, soften, train_judge)
 from tests.helpers import synthetic_face, write_images, write_untrained_model
 
 CELEBA_NAMES = (
@@ -52,6 +52,19 @@ def test_judge_builds_with_one_sigmoid_per_attribute_and_reads_any_size():
                    np.random.default_rng(1).random((2, 64, 64, 3), dtype=np.float32)):
         p = judge.probabilities(images)
         assert p.shape == (len(images), 40) and p.dtype == np.float32 and ((p >= 0) & (p <= 1)).all()
+    faces = np.random.default_rng(2).random((3, 64, 64, 3), dtype=np.float32)
+    np.testing.assert_allclose(judge.probabilities(faces), judge.model(faces, training=False).numpy(), atol=1e-6,
+                               err_msg="the compiled call reads as the model itself")
+
+
+def test_the_largest_side_effect_leaves_out_the_moved_held_and_unjudged_attributes():
+    before = np.array([0.2, 0.8, 0.5, np.nan, 0.1])
+    after = np.array([0.9, 0.2, 0.1, 0.9, 0.2])
+    assert largest_side_effect(before, after, moved=0) == (1, pytest.approx(-0.6))
+    assert largest_side_effect(before, after, moved=0, skip=[1]) == (2, pytest.approx(-0.4))
+    assert largest_side_effect(before, after, moved=0, skip=[1, 2]) is None, "0.1 is below the threshold"
+    assert largest_side_effect(before, before + SIDE_EFFECT, moved=0) == (1, pytest.approx(SIDE_EFFECT))
+    assert largest_side_effect(before[:1], after[:1], moved=0) is None
 
 
 def test_soften_keeps_shape_range_and_a_flat_image():
@@ -134,6 +147,24 @@ def test_evaluate_edits_table_and_holds(tiny_world, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert "holding Male, young" in lines[0] and len(lines) == 1 + 1 + 40 + 1
     assert lines[2].split()[0] == "5_o_Clock_Shadow" and lines[-1].split()[:2] == ["mean", "(40)"]
+
+
+def test_evaluate_edits_saves_each_directions_effect_for_the_window(tiny_world, tmp_path, capsys):
+    folder, weights, directions, judge = tiny_world
+    copy = tmp_path / "attributes.npz"
+    copy.write_bytes(directions.read_bytes())
+    assert AttributeDirections.load(copy).edit_effect is None, "nothing measured yet"
+    world = (folder, weights, copy, judge)
+    assert evaluate_edits(world, "--save-effects", "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    saved = AttributeDirections.load(copy, weights_fingerprint(weights), 8)
+    np.testing.assert_allclose(saved.edit_effect, [row["effect"] for row in result["rows"]], atol=1e-6)
+    assert saved.extra["edit_effect_faces"] == 6 and result["saved_effects"] == str(copy)
+    original = AttributeDirections.load(directions)
+    np.testing.assert_array_equal(saved.directions, original.directions)
+    np.testing.assert_array_equal(saved.score_std, original.score_std)
+    assert evaluate_edits(world, "--save-effects", "--hold", "Male") == 2
+    assert "leave out --hold" in capsys.readouterr().err
 
 
 def test_evaluate_edits_bad_input_is_one_line(tiny_world, tmp_path, capsys):

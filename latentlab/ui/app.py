@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentlab.config import DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT, require_weights
+from latentlab.config import DEFAULT_JUDGE, DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT, require_weights
 from latentlab.files import weights_fingerprint
 from latentlab.errors import UserError
 from latentlab.quiet import import_keras
@@ -120,6 +120,18 @@ def load_attributes(weights: Path, latent_dim: int, sha: str | None = None):
     return open_attributes(path, latent_dim, sha or weights_fingerprint(weights))
 
 
+def load_judge(weights: Path, crop: str):
+    """The attribute judge beside the weights (else data/judge.weights.h5) when it loads and reads the model's crop;
+    None otherwise: the Attributes panel then shows no probabilities, which is not a problem to report."""
+    from latentlab.judge import Judge
+
+    try:
+        judge = Judge.load(beside_weights(weights, "judge.weights.h5", DEFAULT_JUDGE))
+    except UserError:
+        return None
+    return judge if judge.config.crop == crop else None
+
+
 def dataset_folder(requested: Path | None, remembered: str | None, space) -> Path | None:
     """--data, else the remembered folder, else the folder the latents were indexed from, if it exists."""
     if requested is not None:
@@ -157,6 +169,7 @@ def run(args: Namespace) -> int:
         sha = weights_fingerprint(args.weights)
         space = load_latent_space(args.weights, codec.latent_dim, sha)
         attributes, attributes_note = load_attributes(args.weights, codec.latent_dim, sha)
+        judge = load_judge(args.weights, codec.config.crop) if attributes is not None else None
     except UserError as exc:
         if splash is not None:
             splash.close()
@@ -187,7 +200,7 @@ def run(args: Namespace) -> int:
         return fail(problems[0], screenshot)
 
     window = MainWindow(codec, space, data_dir=data_dir, rng=np.random.default_rng(0 if screenshot else None),
-                        settings=settings, attributes=attributes, attributes_note=attributes_note)
+                        settings=settings, attributes=attributes, attributes_note=attributes_note, judge=judge)
     window.resize(*(SCREENSHOT_SIZE if screenshot else fitting_size(app)))
     window.show()
     if splash is not None:

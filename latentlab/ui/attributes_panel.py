@@ -6,24 +6,37 @@ Dragging asks for a target score; the panel computes the latent whose projection
 moving along the direction (or, when other attributes are held, along its part orthogonal to
 theirs, so that their scores stay exactly where they are) and emits it. The window owns the
 latent: `show_latent` syncs the rows in view (VisibleRows) with signals blocked, so nothing echoes back.
+
+With an attribute judge (latentlab.judge) each row also shows the judge's probability for the decoded face, read
+in a worker thread (latest wins) after each frame; after a move, the other attribute whose probability changed
+the most is named in one line with a button that holds it (SideEffectHint). Directions whose measured effect
+(`vae.py evaluate --edits --save-effects`, stored in attributes.npz) is below WEAK_EFFECT are shown as weak.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QScrollArea, QSlider, QStyle,
     QVBoxLayout, QWidget,
 )
 
-from latentlab.attributes import REBUILD_HINT, AttributeDirections
+from latentlab.attributes import REBUILD_HINT, WEAK_EFFECT, AttributeDirections
 from latentlab.errors import UserError
+from latentlab.judge import Judge, largest_side_effect
+from latentlab.ui.judge_worker import AsyncJudge
+from latentlab.ui.side_effect_hint import SideEffectHint
 from latentlab.ui.visible_rows import VisibleRows
 
 RANGE = 3.0  # each slider spans -RANGE .. +RANGE dataset standard deviations of the score
 STEPS = 300  # slider ticks on each side of zero (0.01 standard deviation per tick)
 ERROR_STYLE = "color: #c0392b;"
+JUDGE_INTERVAL_MS = 50  # the probabilities follow a drag at most 20 times a second: the decoder keeps the CPU
+MUTED_STYLE = "color: palette(mid);"
+WEAK_STYLE = "color: palette(mid); font-style: italic;"
 
 
 def display_name(name: str) -> str:
@@ -42,8 +55,25 @@ def score_text(value: float) -> str:
     return "+0.00" if text == "-0.00" else text
 
 
+def probability_text(value: float) -> str:
+    """'0.83'; '–' while not judged (NaN)."""
+    return "–" if np.isnan(value) else f"{value:.2f}"
+
+
+@dataclass
+class _Move:
+    """One move of one attribute slider: the face before it and the judge's probabilities for that face (None when
+    the judge had not read it)."""
+
+    index: int
+    before_z: np.ndarray
+    before_p: np.ndarray | None
+    after_z: np.ndarray | None = None
+
+
 class AttributesPanel(QWidget):
-    """A filter box, then one row per attribute: hold tick, name, slider (target score) and current score.
+    """A filter box, then one row per attribute: hold tick, name, slider (target score), current score and, with a
+    `judge` that reads some of the attributes, its probability for the decoded face (`judge_face`).
 
     `directions` None disables the panel and shows `note` (why, and how to build attributes.npz).
     """
@@ -51,11 +81,22 @@ class AttributesPanel(QWidget):
     latent_edited = Signal(object, str)  # the moved latent (D,) float32, the attribute's name
     gesture_finished = Signal()  # a slider was released: the next move starts a new undo step
 
-    def __init__(self, directions: AttributeDirections | None, note: str = "", parent: QWidget | None = None):
+    def __init__(self, directions: AttributeDirections | None, note: str = "", parent: QWidget | None = None, *,
+                 judge: Judge | None = None):
         super().__init__(parent)
         self.directions = directions
         self.names: list[str] = list(directions.names) if directions is not None else []
         self._z: np.ndarray | None = None
+        judged = [judge.names.index(n) if judge is not None and n in judge.names else -1 for n in self.names]
+        self.judge = judge if max(judged, default=-1) >= 0 else None
+        self._judge_columns = np.array(judged, int)
+        self._probabilities = np.full(len(self.names), np.nan)
+        self._judged_z: np.ndarray | None = None
+        self._move: _Move | None = None
+        self._pending: _Move | None = None  # a finished move waiting for the judge to read its face
+        self.effect = directions.edit_effect if directions is not None else None
+        self.weak = self.effect < WEAK_EFFECT if self.effect is not None else np.zeros(len(self.names), bool)
+        self._unjudged_face: tuple[np.ndarray, np.ndarray] | None = None
 
         self.note_label = QLabel(note)
         self.note_label.setWordWrap(True)
@@ -73,26 +114,34 @@ class AttributesPanel(QWidget):
         self.filter_box.setClearButtonEnabled(True)
         self.filter_box.textChanged.connect(self.apply_filter)
         self.count_label = QLabel()
-        self.count_label.setStyleSheet("color: palette(mid);")
+        self.count_label.setStyleSheet(MUTED_STYLE)
+        if self.weak.any():
+            self.count_label.setToolTip(f"Grey names: directions whose measured effect is below {WEAK_EFFECT}: moving "
+                                        "them hardly changes what the attribute judge sees (vae.py evaluate --edits)")
         self.clear_holds_button = QPushButton("Release holds")
         self.clear_holds_button.setToolTip("Untick every hold: edits then move along the plain directions")
         self.clear_holds_button.setEnabled(False)
         self.clear_holds_button.clicked.connect(self.release_holds)
+        self.side_effect_hint = SideEffectHint()
+        self.side_effect_hint.hold_requested.connect(self._on_hold_requested)
 
         self.hold_checks: list[QCheckBox] = []
         self.name_labels: list[QLabel] = []
         self.sliders: list[QSlider] = []
         self.score_labels: list[QLabel] = []
+        self.probability_labels: list[QLabel] = []
         rows = QWidget()
         grid = QGridLayout(rows)
         grid.setContentsMargins(4, 4, 4, 4)
         grid.setHorizontalSpacing(6)
         grid.setVerticalSpacing(2)
-        header = ("hold", "attribute", "", "score")
+        header = ["hold", "attribute", "", "score"] + (["p"] if self.judge is not None else [])
         for column, text in enumerate(header):
             label = QLabel(text)
-            label.setStyleSheet("color: palette(mid);")
+            label.setStyleSheet(MUTED_STYLE)
             grid.addWidget(label, 0, column)
+            if text == "p":
+                label.setToolTip("The attribute judge's probability that the decoded face shows the attribute")
         self._build_rows(grid)
         grid.setColumnStretch(2, 1)
         grid.setRowStretch(len(self.names) + 1, 1)
@@ -103,6 +152,16 @@ class AttributesPanel(QWidget):
         scrollbar = self.scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         self.scroll.setMinimumWidth(rows.minimumSizeHint().width() + scrollbar + 2 * self.scroll.frameWidth())
         self.rows = VisibleRows(self.scroll, self.sliders, self.score_labels, slider_positions, score_text)
+        self.async_judge: AsyncJudge | None = None
+        if self.judge is not None:
+            self._probability_column = self.rows.add_column(self.probability_labels, probability_text)
+            self.async_judge = AsyncJudge(self.judge.probabilities, self)
+            self.async_judge.judged.connect(self._on_judged)
+            self.async_judge.failed.connect(self.show_message)
+        self._judge_timer = QTimer(self)
+        self._judge_timer.setSingleShot(True)
+        self._judge_timer.setInterval(JUDGE_INTERVAL_MS)
+        self._judge_timer.timeout.connect(self._judge_newest_face)
 
         self.content = QWidget()
         content_layout = QVBoxLayout(self.content)
@@ -112,6 +171,7 @@ class AttributesPanel(QWidget):
         tools.addWidget(self.clear_holds_button)
         content_layout.addWidget(self.filter_box)
         content_layout.addLayout(tools)
+        content_layout.addWidget(self.side_effect_hint)
         content_layout.addWidget(self.scroll, 1)
         self.content.setEnabled(directions is not None)
 
@@ -132,23 +192,47 @@ class AttributesPanel(QWidget):
             hold.toggled.connect(self._on_hold_toggled)
             label = QLabel(pretty)
             auc = "" if aucs is None or np.isnan(aucs[i]) else f"; validation ROC AUC {float(aucs[i]):.3f}"
-            label.setToolTip(f"{name}: the face's projection on the attribute's unit direction{auc}")
+            label.setToolTip(f"{name}: the face's projection on the attribute's unit direction{auc}"
+                             f"{self._effect_note(i)}")
+            if self.weak[i]:
+                label.setStyleSheet(WEAK_STYLE)
             slider = QSlider(Qt.Orientation.Horizontal)
             slider.setRange(-STEPS, STEPS)
             slider.setMinimumWidth(90)
             slider.setToolTip(f"Move the face along {pretty}: -{RANGE:g} .. +{RANGE:g} dataset standard deviations "
                               "of the score (0 is the dataset average)")
             slider.valueChanged.connect(lambda position, index=i: self._on_slider_moved(index, position))
-            slider.sliderReleased.connect(self.gesture_finished)
+            slider.sliderReleased.connect(self._on_slider_released)
             score = QLabel("+0.00")
             score.setMinimumWidth(score.fontMetrics().horizontalAdvance("-00.00"))
             score.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            for column, widget in enumerate((hold, label, slider, score)):
+            row = [hold, label, slider, score]
+            if self.judge is not None:
+                probability = QLabel(probability_text(np.nan))
+                probability.setFixedSize(probability.fontMetrics().horizontalAdvance("0.00") + 2,
+                                         probability.sizeHint().height())  # a new text never relayouts the rows
+                probability.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                probability.setToolTip(f"The attribute judge's probability that the decoded face shows {pretty}"
+                                       if self._judge_columns[i] >= 0
+                                       else f"The attribute judge does not read {pretty}")
+                self.probability_labels.append(probability)
+                row.append(probability)
+            for column, widget in enumerate(row):
                 grid.addWidget(widget, i + 1, column)
             self.hold_checks.append(hold)
             self.name_labels.append(label)
             self.sliders.append(slider)
             self.score_labels.append(score)
+
+    def _effect_note(self, index: int) -> str:
+        """The tooltip's sentence on the direction's measured effect ('' when not measured)."""
+        if self.effect is None:
+            return ""
+        measured = (f"moving it from -2 to +2 sd changes the judge's probability by {self.effect[index]:+.2f} on "
+                    "average (vae.py evaluate --edits)")
+        if self.weak[index]:
+            return f".\nWeak direction: {measured}; the face hardly shows it"
+        return f".\nEffect: {measured}"
 
     # ------------------------------------------------------------------------------- state
 
@@ -176,6 +260,10 @@ class AttributesPanel(QWidget):
         """The current face's standardised scores (A,), as last shown."""
         return self.rows.values
 
+    def probabilities(self) -> np.ndarray:
+        """The judge's probabilities (A,) for the last face it read (NaN where it reads none, or has read none)."""
+        return self._probabilities.copy()
+
     def value_of(self, name: str) -> float:
         """The target score the slider of `name` stands for (in view or not)."""
         return self.rows.position(self.index(name)) / STEPS * RANGE
@@ -197,6 +285,41 @@ class AttributesPanel(QWidget):
         self._z = np.asarray(z, np.float32).copy()
         if self.directions is not None:
             self.rows.set_values(self.directions.standardized_scores(self._z))
+        if self._pending is not None and not np.array_equal(self._pending.after_z, self._z):
+            self._pending = None  # the face changed before the judge read the moved one
+        self.side_effect_hint.dismiss_unless(self._z)
+
+    @Slot(object, object, float)
+    def judge_face(self, image: np.ndarray, z: np.ndarray, milliseconds: float = 0.0) -> None:
+        """Have the judge read the decoded face `image` of latent `z` in its thread (the newest face wins): at once,
+        or JUDGE_INTERVAL_MS after the last face it was given; while the panel is hidden, when it is shown."""
+        if self.async_judge is None:
+            return
+        self._unjudged_face = (image, z)
+        if not self._judge_timer.isActive():
+            self._judge_newest_face()
+
+    @Slot()
+    def _judge_newest_face(self) -> None:
+        if self._unjudged_face is None or not self.isVisible():
+            return
+        self.async_judge.request(*self._unjudged_face)
+        self._unjudged_face = None
+        self._judge_timer.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.async_judge is not None:
+            self._judge_newest_face()
+
+    @Slot(object, object, float)
+    def _on_judged(self, probabilities: np.ndarray, z: np.ndarray, milliseconds: float) -> None:
+        columns = self._judge_columns
+        self._probabilities = np.where(columns >= 0, probabilities[np.maximum(columns, 0)], np.nan)
+        self._judged_z = z
+        self.rows.set_column(self._probability_column, self._probabilities)
+        if self._pending is not None and np.array_equal(self._pending.after_z, z):
+            self._report_side_effect()
 
     def _on_slider_moved(self, index: int, position: int) -> None:
         if self._z is None or self.directions is None:
@@ -208,11 +331,53 @@ class AttributesPanel(QWidget):
             self.show_latent(self._z)
             return
         self.show_message("")
+        if self._move is None or self._move.index != index:
+            self._start_move(index)
         self.latent_edited.emit(z, self.names[index])
+        if not self.sliders[index].isSliderDown():  # a key, a click on the groove, set_target: the move is done
+            self._finish_move()
+
+    def _start_move(self, index: int) -> None:
+        self._pending = None
+        judged = self._judged_z is not None and np.array_equal(self._judged_z, self._z)
+        self._move = _Move(index, self._z.copy(), self._probabilities.copy() if judged else None)
+
+    @Slot()
+    def _on_slider_released(self) -> None:
+        self._finish_move()
+        self.gesture_finished.emit()
+
+    def _finish_move(self) -> None:
+        """The move is over: once the judge has read the moved face, name its largest side effect."""
+        move, self._move = self._move, None
+        if move is None or move.before_p is None or self._z is None:
+            return
+        move.after_z = self._z.copy()
+        self._pending = move
+        if self._judged_z is not None and np.array_equal(self._judged_z, move.after_z):
+            self._report_side_effect()
+
+    def _report_side_effect(self) -> None:
+        move, self._pending = self._pending, None
+        found = largest_side_effect(move.before_p, self._probabilities, move.index, self.held())
+        if found is None:
+            return
+        other = found[0]
+        scores = self.directions.standardized_scores(np.stack([move.before_z, move.after_z]))[:, move.index]
+        self.side_effect_hint.show_side_effect(
+            display_name(self.names[move.index]), float(scores[1] - scores[0]), display_name(self.names[other]),
+            float(move.before_p[other]), float(self._probabilities[other]), move.after_z)
+
+    @Slot(str)
+    def _on_hold_requested(self, name: str) -> None:
+        self.set_held(name)
 
     @Slot(bool)
     def _on_hold_toggled(self, checked: bool) -> None:
         self._update_hold_controls()
+        hinted = self.side_effect_hint.attribute
+        if hinted and self.hold_checks[self.index(hinted)].isChecked():
+            self.side_effect_hint.dismiss()
 
     @Slot()
     def release_holds(self) -> None:
@@ -239,15 +404,24 @@ class AttributesPanel(QWidget):
             visible = needle in display_name(name).lower()
             if visible:
                 shown.append(i)
-            for widget in (self.hold_checks[i], self.name_labels[i], self.sliders[i], self.score_labels[i]):
+            for widget in (self.hold_checks[i], self.name_labels[i], self.sliders[i], self.score_labels[i],
+                           *self.probability_labels[i : i + 1]):
                 widget.setHidden(not visible)
-        self.count_label.setText(f"{len(shown)} of {len(self.names)} attributes" if self.names else "")
+        weak = f" · {int(self.weak.sum())} weak (grey)" if self.weak.any() else ""
+        self.count_label.setText(f"{len(shown)} of {len(self.names)} attributes{weak}" if self.names else "")
         self.rows.set_rows(shown)
 
     def visible_names(self) -> list[str]:
         return [name for name, label in zip(self.names, self.name_labels) if not label.isHidden()]
 
+    @Slot(str)
     def show_message(self, text: str) -> None:
         """A one-line problem under the note (empty hides it)."""
         self.message_label.setText(text)
         self.message_label.setVisible(bool(text))
+
+    def shutdown(self) -> None:
+        """Finish the face the judge is reading and end its thread (idempotent)."""
+        self._judge_timer.stop()
+        if self.async_judge is not None:
+            self.async_judge.stop()

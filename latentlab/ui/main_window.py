@@ -32,6 +32,7 @@ from latentlab.attributes import AttributeDirections
 from latentlab.camera import CameraInfo, FrameSource
 from latentlab.codec import Codec
 from latentlab.errors import UserError
+from latentlab.judge import Judge
 from latentlab.latent_space import LatentSpace
 from latentlab.prior import standard_normal
 from latentlab.ui.attributes_panel import AttributesPanel
@@ -76,8 +77,8 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
     `data_dir` is the dataset folder for originals (optional); `rng` a numpy Generator or seed used
     by Randomize and the random dataset image; `settings` (optional) remembers the dataset folder.
     `attributes` are the attribute directions for the Attributes dock (None: the dock shows
-    `attributes_note` instead); `cameras` and `frame_source_factory` go to the Your face panel
-    (default: the cameras found on this machine, opened with OpenCV).
+    `attributes_note` instead), `judge` the attribute judge whose probabilities it shows (optional); `cameras` and
+    `frame_source_factory` go to the Your face panel (default: the cameras found on this machine, opened with OpenCV).
     """
 
     latent_changed = Signal(object)
@@ -87,7 +88,8 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
                  rng: np.random.Generator | int | None = None, settings: QSettings | None = None,
                  attributes: AttributeDirections | None = None, attributes_note: str = "",
                  cameras: list[CameraInfo] | None = None,
-                 frame_source_factory: Callable[[int], FrameSource] | None = None, parent: QWidget | None = None):
+                 frame_source_factory: Callable[[int], FrameSource] | None = None, parent: QWidget | None = None,
+                 judge: Judge | None = None):
         super().__init__(parent)
         if space.latent_dim != codec.latent_dim:
             raise UserError(f"latent space has {space.latent_dim} dimensions, the model {codec.latent_dim}")
@@ -114,7 +116,7 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         self.distribution_window = None
         self._create_actions()
         self._create_widgets()
-        self._create_docks(attributes, attributes_note, cameras, frame_source_factory)
+        self._create_docks(attributes, attributes_note, cameras, frame_source_factory, judge)
         self._create_menus()
         self._create_toolbar()
         self._create_status_bar()
@@ -202,11 +204,12 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
 
     def _create_docks(self, attributes: AttributeDirections | None, attributes_note: str,
                       cameras: list[CameraInfo] | None,
-                      frame_source_factory: Callable[[int], FrameSource] | None) -> None:
+                      frame_source_factory: Callable[[int], FrameSource] | None, judge: Judge | None) -> None:
         """Latent sliders and Attributes tabbed on the left (Attributes in front when loaded); Your face on the
         right, hidden until asked for (it costs the centre its width), with no camera started."""
-        self.attributes_panel = AttributesPanel(attributes, attributes_note)
+        self.attributes_panel = AttributesPanel(attributes, attributes_note, judge=judge)
         self.attributes_panel.latent_edited.connect(self._on_attribute_edited)
+        self.decoder.decoded.connect(self.attributes_panel.judge_face)
         self.attributes_panel.gesture_finished.connect(self._end_gesture)
         self.latent_changed.connect(self.attributes_panel.show_latent)
         self.face_panel = FacePanel(self.codec, self.space, data_dir=None, cameras=cameras,
@@ -451,8 +454,8 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop playback, timers, background work (an export is cancelled), the decoder thread, the camera and face
-        threads, the distribution window and added control groups (safe to call more than once)."""
+        """Stop playback, timers, background work (an export is cancelled), the decoder and judge threads, the camera
+        and face threads, the distribution window and added control groups (safe to call more than once)."""
         for widget in self._control_widgets:
             if callable(getattr(widget, "shutdown", None)):
                 widget.shutdown()
@@ -466,3 +469,4 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
             self.export_task.cancel()
         QThreadPool.globalInstance().waitForDone(SHUTDOWN_WAIT_MS)
         self.decoder.stop()
+        self.attributes_panel.shutdown()

@@ -27,13 +27,14 @@ def frame_function(codec) -> Callable[[np.ndarray], object]:
     return lambda z: to_qimage(to_uint8(codec.decode(z)))
 
 
-def face_change_ms(codec, space, attributes, changes: int, seed: int = 0) -> np.ndarray:
+def face_change_ms(codec, space, attributes, changes: int, seed: int = 0, judge=None) -> np.ndarray:
     """UI-thread milliseconds of `changes` face changes in a 1366x768 MainWindow with every panel in sync:
-    Randomize, a latent slider, an attribute slider, undo and redo in turn (decoding runs in its worker)."""
+    Randomize, a latent slider, an attribute slider, undo and redo in turn (decoding, and the `judge` when given,
+    run in their workers)."""
     app = _application()
     from latentlab.ui.main_window import MainWindow
 
-    window = MainWindow(codec, space, rng=np.random.default_rng(seed), attributes=attributes, cameras=[])
+    window = MainWindow(codec, space, rng=np.random.default_rng(seed), attributes=attributes, cameras=[], judge=judge)
     window.resize(1366, 768)
     window.show()
     window.wait_for_frame(60_000)

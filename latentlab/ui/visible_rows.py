@@ -3,7 +3,7 @@ while touching only the rows in view.
 
 A face change moves every coordinate, but only a couple of dozen rows are on screen: syncing those (and the
 rest as they scroll into view or their panel is shown) keeps one change to a few dozen Qt calls instead of
-one per row, whatever the latent size.
+one per row, whatever the latent size. Further label columns (`add_column`) follow values of their own the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +14,23 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Slot
 from PySide6.QtWidgets import QLabel, QScrollArea, QSlider
+
+
+class _Column:
+    """A column of labels showing `text(values[i])`, with the texts last set (to skip unchanged ones)."""
+
+    def __init__(self, labels: list[QLabel], text: Callable[[float], str]):
+        self.labels = labels
+        self.text = text
+        self.values = np.full(len(labels), np.nan)
+        self.shown_texts = [label.text() for label in labels]
+
+    def sync(self, rows: list[int]) -> None:
+        for row in rows:
+            text = self.text(float(self.values[row]))
+            if self.shown_texts[row] != text:
+                self.labels[row].setText(text)
+                self.shown_texts[row] = text
 
 
 class VisibleRows(QObject):
@@ -32,6 +49,7 @@ class VisibleRows(QObject):
         self._positions = [0] * len(sliders)
         self._shown_texts = [label.text() for label in labels]
         self._rows = list(range(len(sliders)))  # rows not filtered out, top to bottom
+        self._columns: list[_Column] = []
         scroll.verticalScrollBar().valueChanged.connect(self.sync)
         scroll.viewport().installEventFilter(self)
 
@@ -47,7 +65,20 @@ class VisibleRows(QObject):
         """New values for every row; the rows in view follow at once, the others when they come into view."""
         self._values = np.asarray(values, np.float64).copy()
         self._positions = self._position(self._values).tolist()
-        self.sync()
+        self._sync_values(self.rows_in_view())
+
+    def add_column(self, labels: list[QLabel], text: Callable[[float], str]) -> int:
+        """One more label per row, showing `text(value)` of its own values (NaN until `set_column`); its number."""
+        self._columns.append(_Column(labels, text))
+        return len(self._columns) - 1
+
+    def set_column(self, column: int, values: np.ndarray) -> None:
+        """New values for every row of label column `column`; only its labels in view are touched now."""
+        self._columns[column].values = np.asarray(values, np.float64).copy()
+        self._columns[column].sync(self.rows_in_view())
+
+    def column_values(self, column: int) -> np.ndarray:
+        return self._columns[column].values.copy()
 
     def set_rows(self, rows: list[int]) -> None:
         """The rows left visible by a filter, top to bottom."""
@@ -72,7 +103,13 @@ class VisibleRows(QObject):
     @Slot()
     def sync(self) -> None:
         """Apply the stored values to the rows in view (only rows whose position or text differ)."""
-        for row in self.rows_in_view():
+        rows = self.rows_in_view()
+        for column in self._columns:
+            column.sync(rows)
+        self._sync_values(rows)
+
+    def _sync_values(self, rows: list[int]) -> None:
+        for row in rows:
             position = self._positions[row]
             slider = self._sliders[row]
             if slider.value() != position:

@@ -1,5 +1,5 @@
-"""The window at the product's real size (256 latent sliders, 40 attributes) survives a long session and fits a
-laptop screen with every dock open."""
+"""The window at the product's real size (256 latent sliders, 40 attributes with the judge's probabilities) survives a
+long session and fits a laptop screen with every dock open."""
 
 import sys
 
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLabel
 
 from latentlab.attributes import AttributeDirections
 from latentlab.config import ModelConfig
+from latentlab.judge import Judge, JudgeConfig, build_judge
 from tests.helpers import shown, write_latents
 
 LATENT_DIM = 256
@@ -45,8 +46,9 @@ def big_window(qtbot, tmp_path, codec_256):
     scores = space.z_mean.astype(np.float32) @ directions.T
     attributes = AttributeDirections([f"Attribute_{i}" for i in range(N_ATTRIBUTES)], directions, scores.mean(0),
                                      scores.std(0), "mean_diff")
+    judge_config = JudgeConfig(names=tuple(attributes.names), image_size=16, widths=(4, 8), strides=(2, 2))
     window = MainWindow(codec_256, space, data_dir=photos, rng=np.random.default_rng(1), attributes=attributes,
-                        cameras=[])
+                        cameras=[], judge=Judge(build_judge(judge_config), judge_config))
     with shown(qtbot, window, 1366, 768):
         yield window
 
@@ -76,6 +78,9 @@ def test_a_thousand_mixed_face_changes_leave_the_window_working(qtbot, big_windo
     assert window.slider_panel.value_of(0) == pytest.approx(np.clip(coordinates[0], -3, 3), abs=0.01)
     assert window.slider_panel.value_labels[0].text() == f"{coordinates[0]:+.2f}"
     assert np.allclose(panel.scores(), window.attributes_panel.directions.standardized_scores(window.latent))
+    qtbot.waitUntil(lambda: np.array_equal(panel._judged_z, window.latent), timeout=20000)
+    np.testing.assert_allclose(panel.probabilities(), panel.judge.probabilities(window.shown_image()[None])[0],
+                               atol=1e-6)
 
 
 def test_rows_out_of_view_follow_when_scrolled_to(qtbot, big_window):
@@ -106,6 +111,8 @@ def test_every_dock_fits_a_laptop_screen(qtbot, big_window, size):
     window.set_latent(window.space.latent(3), "dataset #3 (000003.png)", photo, "Original · 000003.png")
     window.sliders_dock.show()
     window.attributes_dock.show()
+    hint = window.attributes_panel.side_effect_hint
+    hint.show_side_effect("Attribute 12", 2.0, "Attribute 37", 0.81, 0.2, window.latent)  # the widest line
     window.resize(*size)
     qtbot.wait(50)
     assert window.minimumSizeHint().width() <= 1280 and window.minimumSizeHint().height() <= 700
@@ -114,6 +121,8 @@ def test_every_dock_fits_a_laptop_screen(qtbot, big_window, size):
              window.face_panel.input_view, window.face_panel.reconstruction_view]
     rects = [visible_rect(v, window) for v in views if v.isVisible()]
     assert len(rects) == 5
+    assert hint.isVisible() and window.attributes_panel.rect().contains(visible_rect(hint.hold_button,
+                                                                                     window.attributes_panel))
     for i, a in enumerate(rects):
         assert window.rect().contains(a)
         for b in rects[i + 1:]:

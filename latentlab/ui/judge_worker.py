@@ -1,0 +1,75 @@
+"""The attribute judge off the UI thread with latest-wins coalescing (see latest_wins).
+
+Every decoded face is offered to the judge; while one is being read, a newer face replaces any still waiting, so
+a fast drag never queues stale work and the probabilities shown always belong to the newest face judged.
+"""
+
+from __future__ import annotations
+
+import atexit
+import time
+import weakref
+from typing import Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from latentlab.ui.latest_wins import LatestWinsWorker, start_in_thread, stop_thread
+
+_LIVE_JUDGES: "weakref.WeakSet[AsyncJudge]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_live_judges() -> None:
+    """A thread still running when Python exits would abort the process: stop them all first."""
+    for judge in list(_LIVE_JUDGES):
+        judge.stop()
+
+
+class JudgeWorker(LatestWinsWorker):
+    """Lives in a worker thread; reads the newest requested face, dropping superseded ones."""
+
+    judged = Signal(object, object, float)  # probabilities (A,) float32, the latent of the face, milliseconds
+    failed = Signal(str)
+
+    def __init__(self, probabilities: Callable[[np.ndarray], np.ndarray]):
+        super().__init__()
+        self._probabilities = probabilities
+        self.judge_count = 0
+
+    def request(self, image: np.ndarray, z: np.ndarray) -> None:
+        """Queue the decoded face `image` of latent `z` (thread-safe), replacing any face not yet read."""
+        self.submit_job((image, np.array(z, np.float32, copy=True)))
+
+    def process(self, job: tuple[np.ndarray, np.ndarray]) -> None:
+        image, z = job
+        started = time.perf_counter()
+        try:
+            probabilities = np.asarray(self._probabilities(image[None])[0], np.float32)
+        except Exception as exc:  # a failing judge leaves the probabilities as they were, never fatal
+            self.failed.emit(f"the attribute judge failed: {exc}")
+            return
+        self.judge_count += 1
+        self.judged.emit(probabilities, z, (time.perf_counter() - started) * 1000.0)
+
+
+class AsyncJudge(QObject):
+    """Owns the worker thread: `request(image, z)` from the UI thread, results arrive as `judged`."""
+
+    judged = Signal(object, object, float)
+    failed = Signal(str)
+
+    def __init__(self, probabilities: Callable[[np.ndarray], np.ndarray], parent: QObject | None = None):
+        super().__init__(parent)
+        self.worker = JudgeWorker(probabilities)
+        self.worker.judged.connect(self.judged)
+        self.worker.failed.connect(self.failed)
+        self._thread = start_in_thread(self.worker, "latentlab-judge")
+        _LIVE_JUDGES.add(self)
+
+    def request(self, image: np.ndarray, z: np.ndarray) -> None:
+        self.worker.request(image, z)
+
+    def stop(self) -> None:
+        """Finish the face in progress and end the thread (idempotent)."""
+        stop_thread(self._thread)
