@@ -29,8 +29,10 @@ REBUILD_HINT = (
     "to build it, run `python vae.py index --data DIR --attributes list_attr_celeba.txt` (writes data/latents.npz "
     "and data/attributes.npz), or `python vae.py attributes` when data/latents.npz already holds the labels"
 )
-METHODS = ("logistic", "mean_diff")
+METHODS = ("logistic", "mean_diff")  # fitted on the photos' labels
+DIRECTION_METHODS = ("auto", *METHODS, "judged")  # judged: latentlab.judged_directions
 EDIT_EFFECT = "edit_effect"  # (A,) the judge's p(+2 sd) - p(-2 sd) per direction, `evaluate --edits --save-effects`
+LABEL_DIRECTIONS = "label_directions"  # (A, D) label-fitted directions kept beside judged ones, for the neighbour metric
 WEAK_EFFECT = 0.2  # a direction whose measured effect is below this hardly shows on the decoded face
 L2 = 1e-3
 VAL_FRACTION = 0.1
@@ -194,6 +196,33 @@ class AttributeDirections:
         """(scores - dataset mean) / dataset std: 0 is an average face, +-2 unusual (float64)."""
         scores = np.asarray(z, np.float64) @ self.directions.T.astype(np.float64)
         return (scores - self.score_mean) / self.score_std
+
+    def label_scores(self, z: np.ndarray) -> np.ndarray:
+        """Standardised scores (float32) on the directions fitted to the photos' labels: what the nearest-face metric
+        compares. Judged edit directions keep those beside them (`LABEL_DIRECTIONS`); others are label-fitted."""
+        if LABEL_DIRECTIONS not in self.extra:
+            return self.standardized_scores(z).astype(np.float32)
+        directions = np.asarray(self.extra[LABEL_DIRECTIONS], np.float64)
+        scores = np.asarray(z, np.float64) @ directions.T
+        return ((scores - self.extra["label_score_mean"]) / self.extra["label_score_std"]).astype(np.float32)
+
+    def label_fitted(self) -> "AttributeDirections | None":
+        """The label-fitted directions kept beside judged ones (`keep_label_directions`) as a set of their own, or
+        None when the file holds none."""
+        if LABEL_DIRECTIONS not in self.extra:
+            return None
+        return AttributeDirections(
+            names=list(self.names), directions=np.asarray(self.extra[LABEL_DIRECTIONS], np.float32),
+            score_mean=np.asarray(self.extra["label_score_mean"], np.float32),
+            score_std=np.asarray(self.extra["label_score_std"], np.float32),
+            method=str(self.extra["label_method"]), weights_sha=self.weights_sha)
+
+    def keep_label_directions(self, fitted: "AttributeDirections") -> None:
+        """Store label-fitted directions (same names) beside these for `label_scores`."""
+        if fitted.names != self.names:
+            raise UserError("label-fitted directions must name the same attributes")
+        self.extra.update({LABEL_DIRECTIONS: fitted.directions, "label_score_mean": fitted.score_mean,
+                           "label_score_std": fitted.score_std, "label_method": np.array(fitted.method)})
 
     def direction(self, name: str, hold: Iterable[str] = ()) -> np.ndarray:
         """The unit direction of `name`, made orthogonal to the directions of the `hold` attributes."""

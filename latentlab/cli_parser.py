@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from latentlab.attributes import DEFAULT_ATTRIBUTES
+from latentlab.attributes import DEFAULT_ATTRIBUTES, DIRECTION_METHODS
 from latentlab.config import (CROPS, DECODER_HEADS, DEFAULT_JUDGE, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES,
                               PROJECT_ROOT)
 from latentlab.prior import PRIORS
@@ -31,6 +31,15 @@ def architecture_changes(args) -> dict:
     """The ModelConfig fields set by add_architecture_args' flags (None where not given)."""
     return {"widths": args.widths, "encoder_kernel": args.encoder_kernel, "decoder_head": args.decoder_head,
             "batch_norm": None if args.batch_norm is None else args.batch_norm == "on"}
+
+
+def _direction_method_arguments(parser: argparse.ArgumentParser) -> None:
+    """--method and --judge of the commands that fit attribute directions."""
+    parser.add_argument("--method", choices=DIRECTION_METHODS, default="auto",
+                        help="auto: the label fit (logistic or mean_diff) with the higher mean validation AUC; judged: "
+                             "fitted on the model's decoded faces as --judge reads them, decorrelated from Male, Young, "
+                             "Pale_Skin, Eyeglasses and Smiling (how data/attributes.npz is made)")
+    parser.add_argument("--judge", type=Path, default=DEFAULT_JUDGE, help="with --method judged: the attribute judge")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--directions-out", type=Path,
                        help="with --attributes: where the fitted attribute directions go "
                             "(default: attributes.npz beside --out, so data/attributes.npz)")
+    _direction_method_arguments(index)
 
     prepare = commands.add_parser("prepare", help="write a compact cropped + resized WebP copy of an image folder")
     prepare.add_argument("--data", type=Path, required=True)
@@ -160,8 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     attributes = commands.add_parser("attributes", help="fit the 40 attribute directions from a latents file")
     attributes.add_argument("--latents", type=Path, default=DEFAULT_LATENTS, help="written by `index --attributes`")
     attributes.add_argument("--out", type=Path, default=DEFAULT_ATTRIBUTES)
-    attributes.add_argument("--method", choices=("auto", "logistic", "mean_diff"), default="auto",
-                            help="auto: the one with the higher mean validation AUC")
+    attributes.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS,
+                            help="with --method judged: the model whose decoded faces the judge reads")
+    _direction_method_arguments(attributes)
     attributes.add_argument("--data", type=Path, help="image folder whose list_eval_partition.txt splits train / val "
                             "(default: the folder the latents were indexed from)")
     attributes.add_argument("--json", action="store_true", help="last line of stdout: one JSON object")

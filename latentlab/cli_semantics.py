@@ -42,7 +42,7 @@ def cmd_index(args) -> int:
     report.warn()
     print(f"wrote {len(names)} latents ({len(report)} skipped) to {args.out}")
     if attribute_names:
-        _fit_and_save_directions(arrays, args.directions_out or args.out.with_name(DEFAULT_ATTRIBUTES.name))
+        _fit_and_save_directions(arrays, args.directions_out or args.out.with_name(DEFAULT_ATTRIBUTES.name), args)
     return 0
 
 
@@ -70,30 +70,63 @@ def attribute_auc(directions, file_names, labels, paths, z) -> dict:
     return {name: (None if np.isnan(a) else round(float(a), 4)) for name, a in zip(directions.names, aucs)}
 
 
-def _fit_and_save_directions(latents: dict, out: Path, method: str = "auto", split_root: Path | None = None,
-                             quiet: bool = False) -> dict:
-    """Fit the attribute directions of a latents file's arrays, write them to `out`, print the AUC table."""
+def _fit_and_save_directions(latents: dict, out: Path, args, quiet: bool = False) -> dict:
+    """Fit the attribute directions of a latents file's arrays by `args.method`, write them to `out`, print the AUC
+    table."""
     from latentlab.attributes import fit_from_latents
 
-    directions, report = fit_from_latents(latents, method, str(split_root) if split_root else None)
+    split_root = str(args.data) if getattr(args, "data", None) else None
+    if args.method == "judged":
+        directions, report = _judged_directions(latents, args.weights, args.judge, split_root)
+    else:
+        directions, report = fit_from_latents(latents, args.method, split_root)
     directions.save(out)
     report["out"] = str(out)
     if not quiet:
         aucs = report["auc"]
+        methods = list(aucs)
         print(f"validation ROC AUC ({report['split']} split, {report['n_train']} train / {report['n_val']} val):")
-        print(f"  {'attribute':<20} {'logistic':>9} {'mean_diff':>9}")
-        rows = [(name, aucs["logistic"][name], aucs["mean_diff"][name]) for name in directions.names]
-        rows.append(("mean", report["mean_auc"]["logistic"], report["mean_auc"]["mean_diff"]))
+        print(f"  {'attribute':<20} " + " ".join(f"{m:>9}" for m in methods))
+        rows = [(name, *(aucs[m][name] for m in methods)) for name in directions.names]
+        rows.append(("mean", *(report["mean_auc"][m] for m in methods)))
         for name, *values in rows:
             print(f"  {name:<20} " + " ".join("      n/a" if v is None else f"{v:>9.4f}" for v in values))
         print(f"kept {report['method']}: wrote {len(directions.names)} directions to {out}")
     return report
 
 
+def _judged_directions(latents: dict, weights: Path, judge_path: Path, split_root: str | None):
+    """(directions, report) of latentlab.judged_directions for a latents file made with `weights`."""
+    from latentlab.attributes import fit_from_latents, mean_auc, split_mask
+    from latentlab.codec import Codec
+    from latentlab.judge import Judge
+    from latentlab.judged_directions import fit_judged_directions
+
+    weights_sha = weights_fingerprint(weights)
+    if str(latents.get("weights_sha", "")) not in ("", weights_sha):
+        raise UserError(f"the latents were made with other weights than {weights}: pass the model's --weights")
+    if "attributes" not in latents:
+        raise UserError("the latents file holds no attribute labels: run `vae.py index --data DIR --attributes "
+                        "list_attr_celeba.txt`")
+    names = [str(n) for n in latents["names"]]
+    train, val, how = split_mask(names, split_root or (str(latents["data_root"]) if "data_root" in latents else None))
+    labels = latents["attributes"]
+    labelled = (labels != 0).any(axis=1)
+    directions, report = fit_judged_directions(
+        Judge.load(judge_path), Codec.load(weights), latents["z_mean"], train & labelled, val & labelled, labels,
+        [str(n) for n in latents["attribute_names"]], weights_sha)
+    directions.extra["split"] = how
+    directions.keep_label_directions(fit_from_latents(latents, "auto", split_root)[0])
+    mean = mean_auc(directions.val_auc)
+    report.update(split=how, auc={"judged": report["auc"]},
+                  mean_auc={"judged": None if np.isnan(mean) else round(mean, 4)})
+    return directions, report
+
+
 def cmd_attributes(args) -> int:
     from latentlab.latent_space import read_latents
 
-    report = _fit_and_save_directions(read_latents(args.latents), args.out, args.method, args.data, quiet=args.json)
+    report = _fit_and_save_directions(read_latents(args.latents), args.out, args, quiet=args.json)
     if args.json:
         print(json.dumps(report))
     return 0

@@ -259,8 +259,7 @@ class LatentSpace:
             if self.directions is None:
                 raise UserError("the attributes metric needs attribute directions (data/attributes.npz): "
                                 "build them with `python vae.py attributes`")
-            scores = (z @ self.directions.directions.T - self.directions.score_mean) / self.directions.score_std
-            return np.concatenate([z, ATTRIBUTE_WEIGHT * scores.astype(np.float32)], axis=-1)
+            return np.concatenate([z, ATTRIBUTE_WEIGHT * self.directions.label_scores(z)], axis=-1)
         raise UserError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
 
     def features(self, metric: str) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ import sys
 import time
 from argparse import Namespace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,10 +17,14 @@ from latentlab.files import weights_fingerprint
 from latentlab.errors import UserError
 from latentlab.quiet import import_keras
 
+if TYPE_CHECKING:
+    from latentlab.ui.main_window import MainWindow
+
 SCREENSHOT_SIZE = (1600, 960)
 WINDOW_SIZE = (1500, 900)
 SPLASH_SIZE = (420, 160)
 FRAME_TIMEOUT_MS = 120_000
+JUDGE_WAIT_MS = 5_000
 TRAIN_HINT = (
     f"train a model with `python vae.py train --data DIR` (it writes {DEFAULT_WEIGHTS.relative_to(PROJECT_ROOT)} "
     "and model.json beside it) or pass --weights FILE"
@@ -59,6 +64,20 @@ def fitting_size(app) -> tuple[int, int]:
         return WINDOW_SIZE
     available = screen.availableGeometry()
     return min(WINDOW_SIZE[0], available.width()), min(WINDOW_SIZE[1], available.height())
+
+
+def wait_for_judge(window: MainWindow, timeout_ms: int = JUDGE_WAIT_MS) -> None:
+    """Let the attribute judge read the face on screen (at most `timeout_ms`), so a screenshot shows its p column."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    reader = window.attributes_panel.async_judge
+    if reader is None:
+        return
+    loop = QEventLoop()
+    reader.judged.connect(loop.quit)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    loop.exec()
+    reader.judged.disconnect(loop.quit)
 
 
 def fail(message: str, screenshot: bool) -> int:
@@ -223,6 +242,7 @@ def run(args: Namespace) -> int:
     if not window.wait_for_frame(FRAME_TIMEOUT_MS):
         window.shutdown()
         return fail("the face was not decoded in time; nothing was saved", screenshot)
+    wait_for_judge(window)
     app.processEvents()
     args.screenshot.parent.mkdir(parents=True, exist_ok=True)
     saved = window.grab().save(str(args.screenshot), "PNG")

@@ -85,6 +85,8 @@ class AttributesPanel(QWidget):
                  judge: Judge | None = None):
         super().__init__(parent)
         self.directions = directions
+        self._kept_apart = directions  # the edit directions as loaded (judged ones keep the person)
+        self._label_fitted = directions.label_fitted() if directions is not None else None
         self.names: list[str] = list(directions.names) if directions is not None else []
         self._z: np.ndarray | None = None
         judged = [judge.names.index(n) if judge is not None and n in judge.names else -1 for n in self.names]
@@ -94,8 +96,7 @@ class AttributesPanel(QWidget):
         self._judged_z: np.ndarray | None = None
         self._move: _Move | None = None
         self._pending: _Move | None = None  # a finished move waiting for the judge to read its face
-        self.effect = directions.edit_effect if directions is not None else None
-        self.weak = self.effect < WEAK_EFFECT if self.effect is not None else np.zeros(len(self.names), bool)
+        self._set_effects()
         self._unjudged_face: tuple[np.ndarray, np.ndarray] | None = None
 
         self.note_label = QLabel(note)
@@ -122,6 +123,14 @@ class AttributesPanel(QWidget):
         self.clear_holds_button.setToolTip("Untick every hold: edits then move along the plain directions")
         self.clear_holds_button.setEnabled(False)
         self.clear_holds_button.clicked.connect(self.release_holds)
+        self.keep_identity_check = QCheckBox("Keep identity")
+        self.keep_identity_check.setChecked(True)
+        self.keep_identity_check.setToolTip(
+            "Edits move along directions fitted on the model's own faces and kept apart from Male, Young, Pale Skin, "
+            "Eyeglasses and Smiling, so they change little else.\nUntick to move along the directions fitted on the "
+            "photos' labels: often stronger, but they also change gender, age or smile")
+        self.keep_identity_check.setVisible(self._label_fitted is not None)
+        self.keep_identity_check.toggled.connect(self.set_keep_identity)
         self.side_effect_hint = SideEffectHint()
         self.side_effect_hint.hold_requested.connect(self._on_hold_requested)
 
@@ -166,10 +175,13 @@ class AttributesPanel(QWidget):
         self.content = QWidget()
         content_layout = QVBoxLayout(self.content)
         content_layout.setContentsMargins(0, 0, 0, 0)
+        search = QHBoxLayout()
+        search.addWidget(self.filter_box, 1)
+        search.addWidget(self.keep_identity_check)
         tools = QHBoxLayout()
         tools.addWidget(self.count_label, 1)
         tools.addWidget(self.clear_holds_button)
-        content_layout.addWidget(self.filter_box)
+        content_layout.addLayout(search)
         content_layout.addLayout(tools)
         content_layout.addWidget(self.side_effect_hint)
         content_layout.addWidget(self.scroll, 1)
@@ -184,18 +196,14 @@ class AttributesPanel(QWidget):
         self._update_hold_controls()
 
     def _build_rows(self, grid: QGridLayout) -> None:
-        aucs = self.directions.val_auc if self.directions is not None else None
         for i, name in enumerate(self.names):
             pretty = display_name(name)
             hold = QCheckBox()
             hold.setToolTip(f"Hold {pretty} fixed: other attribute edits keep its score unchanged")
             hold.toggled.connect(self._on_hold_toggled)
             label = QLabel(pretty)
-            auc = "" if aucs is None or np.isnan(aucs[i]) else f"; validation ROC AUC {float(aucs[i]):.3f}"
-            label.setToolTip(f"{name}: the face's projection on the attribute's unit direction{auc}"
-                             f"{self._effect_note(i)}")
-            if self.weak[i]:
-                label.setStyleSheet(WEAK_STYLE)
+            label.setToolTip(self._name_tooltip(i))
+            label.setStyleSheet(WEAK_STYLE if self.weak[i] else "")
             slider = QSlider(Qt.Orientation.Horizontal)
             slider.setRange(-STEPS, STEPS)
             slider.setMinimumWidth(90)
@@ -223,6 +231,36 @@ class AttributesPanel(QWidget):
             self.name_labels.append(label)
             self.sliders.append(slider)
             self.score_labels.append(score)
+
+    def _set_effects(self) -> None:
+        """The measured effect of each current direction (None when not measured) and which ones are weak."""
+        self.effect = self.directions.edit_effect if self.directions is not None else None
+        self.weak = self.effect < WEAK_EFFECT if self.effect is not None else np.zeros(len(self.names), bool)
+
+    @Slot(bool)
+    def set_keep_identity(self, keep: bool) -> None:
+        """Edit along the judged directions kept apart from the identity attributes (True) or along the label-fitted
+        ones (False); the scores, weak marks and tooltips follow."""
+        if self._label_fitted is None:
+            return
+        if self.keep_identity_check.isChecked() != keep:
+            self.keep_identity_check.setChecked(keep)  # comes back here through `toggled`
+            return
+        self.directions = self._kept_apart if keep else self._label_fitted
+        self._set_effects()
+        for i, label in enumerate(self.name_labels):
+            label.setStyleSheet(WEAK_STYLE if self.weak[i] else "")
+            label.setToolTip(self._name_tooltip(i))
+        self.apply_filter(self.filter_box.text())
+        if self._z is not None:
+            self.show_latent(self._z)
+
+    def _name_tooltip(self, index: int) -> str:
+        """An attribute name's tooltip: what its score is, its validation AUC and its measured effect when known."""
+        aucs = self.directions.val_auc if self.directions is not None else None
+        auc = "" if aucs is None or np.isnan(aucs[index]) else f"; validation ROC AUC {float(aucs[index]):.3f}"
+        return (f"{self.names[index]}: the face's projection on the attribute's unit direction{auc}"
+                f"{self._effect_note(index)}")
 
     def _effect_note(self, index: int) -> str:
         """The tooltip's sentence on the direction's measured effect ('' when not measured)."""

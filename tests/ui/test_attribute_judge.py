@@ -197,6 +197,49 @@ def test_weak_directions_follow_the_stored_effect(qtbot):
         assert plain.count_label.text() == "5 of 5 attributes" and "Weak" not in plain.name_labels[4].toolTip()
 
 
+def test_keep_identity_switches_between_the_judged_and_the_label_fitted_directions(qtbot):
+    effect = [0.88, 0.78, 0.19, 0.46, 0.04]
+    judged = directions(effect)
+    label_fit = directions()
+    label_fit.directions = np.roll(label_fit.directions, 1, axis=1)  # other directions, same names
+    label_fit.score_std = np.full(len(NAMES), 0.8, np.float32)
+    judged.keep_label_directions(label_fit)
+    panel = AttributesPanel(judged)
+    qtbot.addWidget(panel)
+    panel.show()
+    z = np.random.default_rng(5).standard_normal(LATENT_DIM).astype(np.float32)
+    panel.show_latent(z)
+    moved = []
+    panel.latent_edited.connect(lambda latent, name: moved.append(latent))
+    assert panel.keep_identity_check.isVisible() and panel.keep_identity_check.isChecked()
+    np.testing.assert_allclose(panel.scores(), judged.standardized_scores(z), atol=0.01)
+    assert panel.count_label.text() == "5 of 5 attributes · 2 weak (grey)"
+
+    panel.keep_identity_check.click()
+    assert panel.directions is not judged and not panel.keep_identity_check.isChecked()
+    np.testing.assert_allclose(panel.directions.directions, label_fit.directions)
+    np.testing.assert_allclose(panel.scores(), label_fit.standardized_scores(z), atol=0.01)
+    assert panel.count_label.text() == "5 of 5 attributes", "effects were measured on the judged directions only"
+    assert not any(label.styleSheet() for label in panel.name_labels)
+    panel.set_target("Smiling", 1.0)
+    step = moved[-1] - z
+    assert abs(step / np.linalg.norm(step) @ label_fit.directions[0]) == pytest.approx(1.0, abs=1e-4)
+
+    panel.set_keep_identity(True)
+    assert panel.keep_identity_check.isChecked() and panel.directions is judged
+    assert panel.count_label.text() == "5 of 5 attributes · 2 weak (grey)"
+    assert panel.name_labels[4].styleSheet() == WEAK_STYLE
+
+
+def test_keep_identity_is_hidden_without_label_fitted_directions(qtbot):
+    panel = AttributesPanel(directions([0.5] * 5))
+    qtbot.addWidget(panel)
+    panel.show()
+    assert not panel.keep_identity_check.isVisible()
+    panel.set_keep_identity(False)
+    assert panel.directions.method == "logistic" and panel.keep_identity_check.isChecked()
+
+
 def test_without_a_judge_the_panel_is_as_before(qtbot):
     panel = AttributesPanel(directions())
     qtbot.addWidget(panel)
