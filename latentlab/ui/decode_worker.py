@@ -7,25 +7,14 @@ are never queued and the UI thread never blocks on the model.
 
 from __future__ import annotations
 
-import atexit
 import time
-import weakref
 from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from latentlab.imaging import to_uint8
-from latentlab.ui.latest_wins import LatestWinsWorker, start_in_thread, stop_thread
-
-_LIVE_DECODERS: "weakref.WeakSet[AsyncDecoder]" = weakref.WeakSet()
-
-
-@atexit.register
-def _stop_live_decoders() -> None:
-    """A thread still running when Python exits would abort the process: stop them all first."""
-    for decoder in list(_LIVE_DECODERS):
-        decoder.stop()
+from latentlab.ui.latest_wins import LatestWinsWorker, WorkerThread
 
 
 class DecodeWorker(LatestWinsWorker):
@@ -54,23 +43,16 @@ class DecodeWorker(LatestWinsWorker):
         self.decoded.emit(image, z, (time.perf_counter() - started) * 1000.0)
 
 
-class AsyncDecoder(QObject):
-    """Owns the worker thread: `request(z)` from the UI thread, results arrive as `decoded`."""
+class AsyncDecoder(WorkerThread):
+    """The decoder's thread: `request(z)` from the UI thread, results arrive as `decoded`."""
 
     decoded = Signal(object, object, float)
     failed = Signal(str)
 
     def __init__(self, decode: Callable[[np.ndarray], np.ndarray], parent: QObject | None = None):
-        super().__init__(parent)
-        self.worker = DecodeWorker(decode)
+        super().__init__(DecodeWorker(decode), "latentlab-decoder", parent)
         self.worker.decoded.connect(self.decoded)
         self.worker.failed.connect(self.failed)
-        self._thread = start_in_thread(self.worker, "latentlab-decoder")
-        _LIVE_DECODERS.add(self)
 
     def request(self, z: np.ndarray) -> None:
         self.worker.request(z)
-
-    def stop(self) -> None:
-        """Finish the decode in progress and end the thread (idempotent)."""
-        stop_thread(self._thread)

@@ -20,7 +20,7 @@ from latentlab.errors import UserError
 from latentlab.faces import EncodedPhoto, NoFaceFound, encode_photo
 from latentlab.imaging import to_uint8
 from latentlab.latent_space import LatentSpace
-from latentlab.ui.latest_wins import LatestWinsWorker, start_in_thread, stop_thread
+from latentlab.ui.latest_wins import LatestWinsWorker, WorkerThread
 
 NEIGHBOURS = 5
 THUMBNAIL_SIZE = 80
@@ -117,27 +117,21 @@ class FaceMatchWorker(LatestWinsWorker):
             self.failed.emit(source, f"encoding failed: {exc}")
 
 
-class AsyncFaceMatcher(QObject):
-    """Owns the worker thread: `submit(...)` from the UI thread, results arrive as signals."""
+class AsyncFaceMatcher(WorkerThread):
+    """The face matcher's thread: `submit(...)` from the UI thread, results arrive as signals."""
 
     matched = Signal(object)
     no_face = Signal(str)
     failed = Signal(str, str)
 
     def __init__(self, codec: Codec, space: LatentSpace | None, data_dir: Path | None, parent: QObject | None = None):
-        super().__init__(parent)
-        self.worker = FaceMatchWorker(codec, space, data_dir)
+        super().__init__(FaceMatchWorker(codec, space, data_dir), "latentlab-faces", parent)
         self.worker.matched.connect(self.matched)
         self.worker.no_face.connect(self.no_face)
         self.worker.failed.connect(self.failed)
-        self._thread = start_in_thread(self.worker, "latentlab-faces")
 
     def submit(self, image: np.ndarray | Path, source: str, align: bool) -> None:
         self.worker.submit(image, source, align)
 
     def set_data_dir(self, data_dir: Path | None) -> None:
         self.worker.data_dir = data_dir
-
-    def stop(self) -> None:
-        """Finish the job in progress and end the thread (idempotent)."""
-        stop_thread(self._thread)

@@ -6,24 +6,13 @@ a fast drag never queues stale work and the probabilities shown always belong to
 
 from __future__ import annotations
 
-import atexit
 import time
-import weakref
 from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from latentlab.ui.latest_wins import LatestWinsWorker, start_in_thread, stop_thread
-
-_LIVE_JUDGES: "weakref.WeakSet[AsyncJudge]" = weakref.WeakSet()
-
-
-@atexit.register
-def _stop_live_judges() -> None:
-    """A thread still running when Python exits would abort the process: stop them all first."""
-    for judge in list(_LIVE_JUDGES):
-        judge.stop()
+from latentlab.ui.latest_wins import LatestWinsWorker, WorkerThread
 
 
 class JudgeWorker(LatestWinsWorker):
@@ -53,23 +42,16 @@ class JudgeWorker(LatestWinsWorker):
         self.judged.emit(probabilities, z, (time.perf_counter() - started) * 1000.0)
 
 
-class AsyncJudge(QObject):
-    """Owns the worker thread: `request(image, z)` from the UI thread, results arrive as `judged`."""
+class AsyncJudge(WorkerThread):
+    """The judge's thread: `request(image, z)` from the UI thread, results arrive as `judged`."""
 
     judged = Signal(object, object, float)
     failed = Signal(str)
 
     def __init__(self, probabilities: Callable[[np.ndarray], np.ndarray], parent: QObject | None = None):
-        super().__init__(parent)
-        self.worker = JudgeWorker(probabilities)
+        super().__init__(JudgeWorker(probabilities), "latentlab-judge", parent)
         self.worker.judged.connect(self.judged)
         self.worker.failed.connect(self.failed)
-        self._thread = start_in_thread(self.worker, "latentlab-judge")
-        _LIVE_JUDGES.add(self)
 
     def request(self, image: np.ndarray, z: np.ndarray) -> None:
         self.worker.request(image, z)
-
-    def stop(self) -> None:
-        """Finish the face in progress and end the thread (idempotent)."""
-        stop_thread(self._thread)

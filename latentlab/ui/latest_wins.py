@@ -7,7 +7,9 @@ is never queued and the UI thread never blocks.
 
 from __future__ import annotations
 
+import atexit
 import threading
+import weakref
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -61,3 +63,30 @@ def stop_thread(thread: QThread) -> None:
     if thread.isRunning():
         thread.quit()
         thread.wait()
+
+
+class WorkerThread(QObject):
+    """Owns a worker's thread, started here: the UI thread talks to `worker`, results come back by its signals.
+
+    `stop()` lets the job in progress finish and ends the thread (idempotent). Owners whose thread still runs when
+    Python exits are stopped first: a QThread running at exit would abort the process.
+    """
+
+    def __init__(self, worker: QObject, name: str, parent: QObject | None = None):
+        super().__init__(parent)
+        self.worker = worker
+        self._thread = start_in_thread(worker, name)
+        _RUNNING.add(self)
+
+    def stop(self) -> None:
+        """Finish the job in progress and end the thread (idempotent)."""
+        stop_thread(self._thread)
+
+
+_RUNNING: "weakref.WeakSet[WorkerThread]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_running_threads() -> None:
+    for owner in list(_RUNNING):
+        owner.stop()

@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from latentlab.codec import Codec
 from latentlab.errors import UserError
 from latentlab.live import LivePipeline
-from latentlab.ui.latest_wins import LatestWinsWorker, start_in_thread, stop_thread
+from latentlab.ui.latest_wins import LatestWinsWorker, WorkerThread
 
 _WARM_UP = "warm-up"
 
@@ -42,8 +42,8 @@ class LiveWorker(LatestWinsWorker):
             self.failed.emit(f"live mirror failed: {type(exc).__name__}: {exc}")
 
 
-class AsyncLiveMirror(QObject):
-    """Owns the live worker's thread: `submit(frame, captured_at)` from the UI thread, LiveFrames come back as
+class AsyncLiveMirror(WorkerThread):
+    """The live mirror's thread: `submit(frame, captured_at)` from the UI thread, LiveFrames come back as
     `produced`. `set_edit` (the current face's edits) and `restart` take effect at the next frame."""
 
     produced = Signal(object)
@@ -51,13 +51,12 @@ class AsyncLiveMirror(QObject):
     failed = Signal(str)
 
     def __init__(self, codec: Codec, pipeline: LivePipeline | None = None, parent: QObject | None = None):
-        super().__init__(parent)
-        self.pipeline = pipeline or LivePipeline(codec)
-        self.worker = LiveWorker(self.pipeline)
+        pipeline = pipeline or LivePipeline(codec)
+        super().__init__(LiveWorker(pipeline), "latentlab-live", parent)
+        self.pipeline = pipeline
         self.worker.produced.connect(self.produced)
         self.worker.ready.connect(self.ready)
         self.worker.failed.connect(self.failed)
-        self._thread = start_in_thread(self.worker, "latentlab-live")
 
     def warm_up(self) -> None:
         """Load mtcnn and trace the models in the worker thread (the first frame would otherwise take seconds)."""
@@ -73,7 +72,3 @@ class AsyncLiveMirror(QObject):
 
     def set_edit(self, edit: np.ndarray | None) -> None:
         self.pipeline.set_edit(edit)
-
-    def stop(self) -> None:
-        """Finish the frame in progress and end the thread (idempotent)."""
-        stop_thread(self._thread)
