@@ -19,10 +19,10 @@ from PySide6.QtWidgets import QLabel, QScrollArea, QSlider
 class _Column:
     """A column of labels showing `text(values[i])`, with the texts last set (to skip unchanged ones)."""
 
-    def __init__(self, labels: list[QLabel], text: Callable[[float], str]):
+    def __init__(self, labels: list[QLabel], text: Callable[[float], str], fill: float = np.nan):
         self.labels = labels
         self.text = text
-        self.values = np.full(len(labels), np.nan)
+        self.values = np.full(len(labels), fill)
         self.shown_texts = [label.text() for label in labels]
 
     def sync(self, rows: list[int]) -> None:
@@ -42,12 +42,9 @@ class VisibleRows(QObject):
         super().__init__(scroll)
         self._scroll = scroll
         self._sliders = sliders
-        self._labels = labels
         self._position = position
-        self._text = text
-        self._values = np.zeros(len(sliders))
+        self._value_labels = _Column(labels, text, fill=0.0)  # the value beside each slider
         self._positions = [0] * len(sliders)
-        self._shown_texts = [label.text() for label in labels]
         self._rows = list(range(len(sliders)))  # rows not filtered out, top to bottom
         self._columns: list[_Column] = []
         scroll.verticalScrollBar().valueChanged.connect(self.sync)
@@ -55,7 +52,7 @@ class VisibleRows(QObject):
 
     @property
     def values(self) -> np.ndarray:
-        return self._values.copy()
+        return self._value_labels.values.copy()
 
     def position(self, row: int) -> int:
         """The slider position row `row` stands for (whether or not it has been synced yet)."""
@@ -63,8 +60,8 @@ class VisibleRows(QObject):
 
     def set_values(self, values: np.ndarray) -> None:
         """New values for every row; the rows in view follow at once, the others when they come into view."""
-        self._values = np.asarray(values, np.float64).copy()
-        self._positions = self._position(self._values).tolist()
+        self._value_labels.values = np.asarray(values, np.float64).copy()
+        self._positions = self._position(self._value_labels.values).tolist()
         self._sync_values(self.rows_in_view())
 
     def add_column(self, labels: list[QLabel], text: Callable[[float], str]) -> int:
@@ -87,7 +84,7 @@ class VisibleRows(QObject):
 
     def refresh(self) -> None:
         """Recompute the positions (the value -> position mapping changed) and sync."""
-        self.set_values(self._values)
+        self.set_values(self._value_labels.values)
 
     def rows_in_view(self) -> list[int]:
         """Visible rows that intersect the scroll area's viewport (empty while it is hidden)."""
@@ -116,10 +113,7 @@ class VisibleRows(QObject):
                 slider.blockSignals(True)
                 slider.setValue(position)
                 slider.blockSignals(False)
-            text = self._text(float(self._values[row]))
-            if self._shown_texts[row] != text:
-                self._labels[row].setText(text)
-                self._shown_texts[row] = text
+        self._value_labels.sync(rows)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.Show, QEvent.Type.Resize, QEvent.Type.LayoutRequest):
