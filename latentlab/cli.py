@@ -58,8 +58,13 @@ def cmd_train(args) -> int:
     config = base.replace(
         image_size=args.image_size, latent_dim=args.latent_dim, loss=args.loss, beta=args.beta,
         beta_warmup_steps=args.beta_warmup_steps, learning_rate=args.learning_rate, batch_size=args.batch_size,
-        crop=args.crop, **architecture_changes(args),
+        crop=args.crop, perceptual_weight=args.perceptual_weight, perceptual_net=args.perceptual_net,
+        **architecture_changes(args),
     )
+    if config.perceptual_weight and not config.perceptual_path.is_file():
+        from latentlab.perceptual import TRAIN_HINT
+
+        raise UserError(f"perceptual network {config.perceptual_net} not found: {TRAIN_HINT}")
     from latentlab.training import TrainOptions, train
 
     options = TrainOptions(

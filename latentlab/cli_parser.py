@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--loss", choices=LOSSES)
     train.add_argument("--beta", type=float, help="KL weight")
     train.add_argument("--beta-warmup", type=int, dest="beta_warmup_steps", help="steps to ramp the KL weight from 0")
+    train.add_argument("--perceptual-weight", type=float,
+                       help="weight of the perceptual loss (0: none; the shipped model's recipe is in the README)")
+    train.add_argument("--perceptual-net", help="the perceptual loss's feature network, a judge-format weights file "
+                                                "that is not the judge (default data/perceptual.weights.h5)")
     train.add_argument("--lr", type=float, dest="learning_rate")
     train.add_argument("--lr-schedule", choices=("cosine", "constant"), default="cosine")
     train.add_argument("--lr-warmup", type=int, dest="lr_warmup_steps",

@@ -15,6 +15,7 @@ DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_WEIGHTS = DATA_DIR / "vae.weights.h5"
 DEFAULT_LATENTS = DATA_DIR / "latents.npz"
 DEFAULT_JUDGE = DATA_DIR / "judge.weights.h5"
+DEFAULT_PERCEPTUAL = DATA_DIR / "perceptual.weights.h5"
 CROPS = ("celeba", "center", "none")
 LOSSES = ("mse", "bce")
 DECODER_HEADS = ("transpose", "conv")
@@ -33,6 +34,8 @@ class ModelConfig:
     stride-2 transposed convolutions; its `decoder_head` is either "transpose" (the last one writes
     the RGB image directly) or "conv" (one more full-size layer, then a 3x3 convolution to RGB:
     the first architecture, about twice as slow). `batch_norm` puts BatchNormalization after every strided layer.
+    Training adds `perceptual_weight` times the feature distance of `perceptual_net` (an attribute classifier in
+    the judge's format, path relative to the project) between each image and its reconstruction; 0: none.
     """
 
     image_size: int = 128
@@ -49,6 +52,8 @@ class ModelConfig:
     learning_rate: float = 1e-3
     batch_size: int = 64
     crop: str = "celeba"
+    perceptual_weight: float = 0.0
+    perceptual_net: str = str(DEFAULT_PERCEPTUAL.relative_to(PROJECT_ROOT))
 
     def __post_init__(self):
         self.widths = tuple(int(w) for w in self.widths)
@@ -74,8 +79,13 @@ class ModelConfig:
             raise UserError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.crop not in CROPS:
             raise UserError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
-        if self.beta < 0 or self.learning_rate <= 0 or self.batch_size < 1:
-            raise UserError("beta must be >= 0, learning rate > 0 and batch size >= 1")
+        if self.beta < 0 or self.perceptual_weight < 0 or self.learning_rate <= 0 or self.batch_size < 1:
+            raise UserError("beta and the perceptual weight must be >= 0, learning rate > 0 and batch size >= 1")
+
+    @property
+    def perceptual_path(self) -> Path:
+        """`perceptual_net` as a path (a relative one is taken from the project root)."""
+        return PROJECT_ROOT / self.perceptual_net
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

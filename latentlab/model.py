@@ -99,7 +99,8 @@ class VAE(keras.Model):
 
     Loss = reconstruction + beta_t * KL, where beta_t ramps linearly from 0 to `config.beta` over
     `config.beta_warmup_steps` training steps (counted in the `train_steps` variable, saved with
-    the weights so that a resumed run keeps its place in the warm-up).
+    the weights so that a resumed run keeps its place in the warm-up), plus `config.perceptual_weight` times
+    the `perceptual` distance once training attaches one (`latentlab.perceptual`).
     """
 
     def __init__(self, config: ModelConfig, **kwargs):
@@ -115,10 +116,13 @@ class VAE(keras.Model):
         self.total_loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_loss_tracker = keras.metrics.Mean(name="kl")
+        self.perceptual_loss_tracker = keras.metrics.Mean(name="perceptual")
+        self.perceptual = None
 
     @property
     def metrics(self):
-        return [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
+        trackers = [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
+        return trackers + [self.perceptual_loss_tracker] if self.perceptual else trackers
 
     def call(self, images, training=False):
         z_mean, z_log_var = self.encoder(images, training=training)
@@ -137,6 +141,10 @@ class VAE(keras.Model):
         reconstruction = reconstruction_loss(x, reconstructions, self.config.loss)
         kl = kl_divergence(z_mean, z_log_var)
         total = reconstruction + self.kl_weight() * kl
+        if self.perceptual:
+            perceptual = ops.mean(self.perceptual(x, reconstructions))
+            total = total + self.config.perceptual_weight * perceptual
+            self.perceptual_loss_tracker.update_state(perceptual)
         if training:
             self.train_steps.assign(self.train_steps + 1.0)
         self.total_loss_tracker.update_state(total)

@@ -29,6 +29,7 @@ from latentlab.files import atomic_write_text
 from latentlab.imaging import comparison_grid, make_grid, save_loss_plot, save_png, to_float
 from latentlab.metrics import mse_per_image, psnr
 from latentlab.model import VAE, build_vae, load_weights_checked, save_checkpoint_atomic, save_weights_atomic
+from latentlab.perceptual import PerceptualDistance
 
 RUNS_DIR = PROJECT_ROOT / "runs"
 VAL_PREVIEW = 16
@@ -298,6 +299,8 @@ def build_for_training(start: RunStart, options: TrainOptions, files: RunFiles, 
     scope = options.strategy.scope() if options.strategy else contextlib.nullcontext()
     with scope:
         vae = build_vae(start.config)
+        if start.config.perceptual_weight:
+            vae.perceptual = PerceptualDistance.load(start.config.perceptual_path)
         compile_for_training(vae, learning_rate_schedule(start.config, options, steps_per_epoch), bool(options.strategy))
         vae.optimizer.build(vae.trainable_variables)
         if options.resume:
