@@ -61,10 +61,10 @@ def cmd_train(args) -> int:
         crop=args.crop, perceptual_weight=args.perceptual_weight, perceptual_net=args.perceptual_net,
         **architecture_changes(args),
     )
-    if config.perceptual_weight and not config.perceptual_path.is_file():
-        from latentlab.perceptual import TRAIN_HINT
+    if config.perceptual_weight:  # before the images are read and cached
+        from latentlab.perceptual import require_network
 
-        raise UserError(f"perceptual network {config.perceptual_net} not found: {TRAIN_HINT}")
+        require_network(config.perceptual_path)
     from latentlab.training import TrainOptions, train
 
     options = TrainOptions(

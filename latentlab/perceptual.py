@@ -23,6 +23,13 @@ TRAIN_HINT = ("train one with `python vae.py train-judge --data DIR --attributes
               "--out data/perceptual.weights.h5`")
 
 
+def require_network(path: str | Path) -> Path:
+    """`path` when the file exists, else the one UserError saying how to make the network."""
+    if not Path(path).is_file():
+        raise UserError(f"perceptual network {path} not found: {TRAIN_HINT}")
+    return Path(path)
+
+
 class PerceptualDistance:
     """images, reconstructions (N, S, S, 3) in [0, 1] -> (N,) distances, each in [0, 4 x layers].
 
@@ -41,9 +48,7 @@ class PerceptualDistance:
         """The feature network at `path` (a judge-format weights file with its .json); UserError when missing."""
         from latentlab.judge import Judge
 
-        if not Path(path).is_file():
-            raise UserError(f"perceptual network {path} not found: {TRAIN_HINT}")
-        judge = Judge.load(path)
+        judge = Judge.load(require_network(path))
         return cls(judge.model, judge.config.image_size)
 
     def _unit_features(self, images):
