@@ -25,11 +25,17 @@ def add_architecture_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-norm", choices=("on", "off"), help="BatchNormalization after each strided layer")
     parser.add_argument("--decoder-head", choices=DECODER_HEADS,
                         help="transpose: the last transposed convolution writes RGB; conv: one more full-size layer")
+    parser.add_argument("--encoder-blocks", type=int,
+                        help="residual blocks after each encoder layer at 1/4 of the image size or less (0-4); "
+                             "with --init-from new ones start as pass-throughs")
+    parser.add_argument("--decoder-blocks", type=int,
+                        help="the same after each decoder layer at 1/8 of the image size or less")
 
 
 def architecture_changes(args) -> dict:
     """The ModelConfig fields set by add_architecture_args' flags (None where not given)."""
     return {"widths": args.widths, "encoder_kernel": args.encoder_kernel, "decoder_head": args.decoder_head,
+            "encoder_blocks": args.encoder_blocks, "decoder_blocks": args.decoder_blocks,
             "batch_norm": None if args.batch_norm is None else args.batch_norm == "on"}
 
 

@@ -20,6 +20,8 @@ CROPS = ("celeba", "center", "none")
 LOSSES = ("mse", "bce")
 DECODER_HEADS = ("transpose", "conv")
 # What a model.json written before these settings existed means: the first, slower architecture.
+ARCHITECTURE_FIELDS = ("image_size", "channels", "latent_dim", "widths", "bottleneck_channels", "encoder_kernel",
+                       "batch_norm", "decoder_head", "encoder_blocks", "decoder_blocks")
 LEGACY_ARCHITECTURE = {"encoder_kernel": 4, "batch_norm": True, "decoder_head": "conv"}
 
 
@@ -34,6 +36,10 @@ class ModelConfig:
     stride-2 transposed convolutions; its `decoder_head` is either "transpose" (the last one writes
     the RGB image directly) or "conv" (one more full-size layer, then a 3x3 convolution to RGB:
     the first architecture, about twice as slow). `batch_norm` puts BatchNormalization after every strided layer.
+    `encoder_blocks` adds that many residual blocks (x + two 3x3 convolutions) after every encoder layer at a
+    quarter of the image size or less, `decoder_blocks` after every decoder layer at an eighth or less (where they
+    cost the least decoding time); each block's second convolution starts at zero, so a trained model gains
+    blocks (`train --init-from`) without its output changing.
     Training adds `perceptual_weight` times the feature distance of `perceptual_net` (an attribute classifier in
     the judge's format, path relative to the project) between each image and its reconstruction; 0: none.
     """
@@ -46,6 +52,8 @@ class ModelConfig:
     encoder_kernel: int = 3
     batch_norm: bool = False
     decoder_head: str = "transpose"
+    encoder_blocks: int = 0
+    decoder_blocks: int = 0
     loss: str = "mse"
     beta: float = 1.0
     beta_warmup_steps: int = 0
@@ -73,6 +81,9 @@ class ModelConfig:
             raise UserError(f"encoder kernel must be 3 or 4, got {self.encoder_kernel}")
         if self.decoder_head not in DECODER_HEADS:
             raise UserError(f"decoder head must be one of {', '.join(DECODER_HEADS)}, got {self.decoder_head!r}")
+        if not (0 <= self.encoder_blocks <= 4 and 0 <= self.decoder_blocks <= 4):
+            raise UserError(f"encoder and decoder blocks must be 0 to 4, got {self.encoder_blocks} and "
+                            f"{self.decoder_blocks}")
         if self.latent_dim < 1:
             raise UserError(f"latent dim must be positive, got {self.latent_dim}")
         if self.loss not in LOSSES:
@@ -90,6 +101,10 @@ class ModelConfig:
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return (self.image_size, self.image_size, self.channels)
+
+    def same_architecture(self, other: "ModelConfig") -> bool:
+        """Whether a weights file of `other` loads into a model of this config as it is."""
+        return all(getattr(self, name) == getattr(other, name) for name in ARCHITECTURE_FIELDS)
 
     def replace(self, **changes) -> "ModelConfig":
         """A copy with some fields changed (None values are ignored)."""

@@ -1,6 +1,6 @@
 """Moving a trained VAE to a new architecture without losing its latent space.
 
-`transfer_weights` copies every layer the two models share (same name, same shapes), folding the
+`model.transfer_weights` copies every layer the two models share (same name, same shapes), folding the
 source's BatchNormalization into the convolution before it when the target has none. `distill`
 then trains the rest: the student encoder learns to reproduce the teacher's (z_mean, z_log_var)
 and the student decoder to reconstruct the images from the teacher's sampled latents. The result
@@ -20,44 +20,9 @@ from latentlab.config import ModelConfig, model_json_path, save_model_json
 from latentlab.errors import UserError
 from latentlab.imaging import to_float
 from latentlab.metrics import mse_per_image, psnr
-from latentlab.model import VAE, Sampling, build_vae, load_vae, reconstruction_loss, save_weights_atomic
+from latentlab.model import (VAE, Sampling, build_vae, load_vae, reconstruction_loss, save_weights_atomic,
+                             transfer_weights)
 from latentlab.training import TrainOptions, compile_for_training, datasets
-
-
-def _folded(layer: keras.layers.Layer, batch_norm: keras.layers.Layer | None) -> list[np.ndarray]:
-    """A convolution's [kernel, bias] with the BatchNormalization after it (inference statistics) folded in."""
-    weights = layer.get_weights()
-    if batch_norm is None:
-        return weights
-    kernel = weights[0]
-    gamma, beta, mean, variance = batch_norm.get_weights()
-    scale = gamma / np.sqrt(variance + batch_norm.epsilon)
-    bias = weights[1] if len(weights) > 1 else np.zeros_like(mean)
-    if isinstance(layer, keras.layers.Conv2DTranspose):  # kernel (kh, kw, out, in)
-        kernel = kernel * scale[:, None]
-    else:  # kernel (kh, kw, in, out)
-        kernel = kernel * scale
-    return [kernel, beta + (bias - mean) * scale]
-
-
-def transfer_weights(source: VAE, target: VAE) -> list[str]:
-    """Copy every weighted layer of `source` into the same-named layer of `target` where the shapes agree
-    (BatchNormalization folded when `target` has none); returns the target layers left as initialised."""
-    left = []
-    for target_model, source_model in ((target.encoder, source.encoder), (target.decoder, source.decoder)):
-        source_layers = {layer.name: layer for layer in source_model.layers}
-        for layer in target_model.layers:
-            if not layer.weights:
-                continue
-            source_layer = source_layers.get(layer.name)
-            batch_norm = source_layers.get(f"{layer.name}_bn") if not target.config.batch_norm else None
-            weights = _folded(source_layer, batch_norm) if source_layer is not None else None
-            if weights is not None and [w.shape for w in weights] == [tuple(v.shape) for v in layer.weights]:
-                layer.set_weights(weights)
-            else:
-                left.append(layer.name)
-    target.train_steps.assign(source.train_steps)
-    return left
 
 
 class Distiller(keras.Model):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 from latentlab.config import ModelConfig, load_model_json, model_json_path, require_weights
@@ -39,12 +40,27 @@ def _strided_block(x, filters: int, kernel: int, name: str, batch_norm: bool, tr
     return layers.LeakyReLU(0.2, name=f"{name}_act")(x)
 
 
+def _residual_blocks(x, count: int, max_side: int, name: str):
+    """`count` blocks x + conv(act(conv(x))) of 3x3 convolutions at x's width where x is at most `max_side` pixels
+    wide (else x unchanged). The second convolution starts at zero: a new block passes x through."""
+    if x.shape[1] > max_side:
+        return x
+    width = x.shape[-1]
+    for j in range(count):
+        h = layers.Conv2D(width, 3, padding="same", name=f"{name}_res{j}a")(x)
+        h = layers.LeakyReLU(0.2, name=f"{name}_res{j}a_act")(h)
+        h = layers.Conv2D(width, 3, padding="same", kernel_initializer="zeros", name=f"{name}_res{j}b")(h)
+        x = layers.Add(name=f"{name}_res{j}")([x, h])
+    return x
+
+
 def build_encoder(config: ModelConfig) -> keras.Model:
     """Images (N, S, S, C) in [0, 1] -> [z_mean (N, D), z_log_var (N, D)]."""
     images = keras.Input(config.image_shape, name="image")
     x = images
     for i, width in enumerate(config.widths):
         x = _strided_block(x, width, config.encoder_kernel, f"down{i}", config.batch_norm)
+        x = _residual_blocks(x, config.encoder_blocks, config.image_size // 4, f"down{i}")
     x = layers.Conv2D(config.bottleneck_channels, 1, name="squeeze")(x)
     x = layers.LeakyReLU(0.2, name="squeeze_act")(x)
     x = layers.Flatten(name="flatten")(x)
@@ -62,11 +78,13 @@ def build_decoder(config: ModelConfig) -> keras.Model:
     x = layers.Reshape((side, side, config.bottleneck_channels), name="unflatten")(x)
     x = layers.Conv2D(config.widths[-1], 3, padding="same", name="unsqueeze")(x)
     x = layers.LeakyReLU(0.2, name="unsqueeze_act")(x)
+    x = _residual_blocks(x, config.decoder_blocks, config.image_size // 8, "unsqueeze")
     up_widths = list(config.widths[-2::-1])
     if config.decoder_head == "conv":
         up_widths.append(config.widths[0])
     for i, width in enumerate(up_widths):
         x = _strided_block(x, width, 4, f"up{i}", config.batch_norm, transpose=True)
+        x = _residual_blocks(x, config.decoder_blocks, config.image_size // 8, f"up{i}")
     if config.decoder_head == "conv":
         images = layers.Conv2D(config.channels, 3, padding="same", activation="sigmoid", name="image")(x)
     else:
@@ -166,6 +184,42 @@ def build_vae(config: ModelConfig) -> VAE:
     vae = VAE(config, name="vae")
     vae(ops.zeros((1, *config.image_shape)))
     return vae
+
+
+def _folded(layer: keras.layers.Layer, batch_norm: keras.layers.Layer | None) -> list[np.ndarray]:
+    """A convolution's [kernel, bias] with the BatchNormalization after it (inference statistics) folded in."""
+    weights = layer.get_weights()
+    if batch_norm is None:
+        return weights
+    kernel = weights[0]
+    gamma, beta, mean, variance = batch_norm.get_weights()
+    scale = gamma / np.sqrt(variance + batch_norm.epsilon)
+    bias = weights[1] if len(weights) > 1 else np.zeros_like(mean)
+    if isinstance(layer, keras.layers.Conv2DTranspose):  # kernel (kh, kw, out, in)
+        kernel = kernel * scale[:, None]
+    else:  # kernel (kh, kw, in, out)
+        kernel = kernel * scale
+    return [kernel, beta + (bias - mean) * scale]
+
+
+def transfer_weights(source: VAE, target: VAE) -> list[str]:
+    """Copy every weighted layer of `source` into the same-named layer of `target` where the shapes agree
+    (BatchNormalization folded when `target` has none); returns the target layers left as initialised."""
+    left = []
+    for target_model, source_model in ((target.encoder, source.encoder), (target.decoder, source.decoder)):
+        source_layers = {layer.name: layer for layer in source_model.layers}
+        for layer in target_model.layers:
+            if not layer.weights:
+                continue
+            source_layer = source_layers.get(layer.name)
+            batch_norm = source_layers.get(f"{layer.name}_bn") if not target.config.batch_norm else None
+            weights = _folded(source_layer, batch_norm) if source_layer is not None else None
+            if weights is not None and [w.shape for w in weights] == [tuple(v.shape) for v in layer.weights]:
+                layer.set_weights(weights)
+            else:
+                left.append(layer.name)
+    target.train_steps.assign(source.train_steps)
+    return left
 
 
 def save_weights_atomic(vae: VAE, path) -> None:

@@ -28,7 +28,8 @@ from latentlab.errors import UserError
 from latentlab.files import atomic_write_text
 from latentlab.imaging import comparison_grid, make_grid, save_loss_plot, save_png, to_float
 from latentlab.metrics import mse_per_image, psnr
-from latentlab.model import VAE, build_vae, load_weights_checked, save_checkpoint_atomic, save_weights_atomic
+from latentlab.model import (VAE, build_vae, load_vae, load_weights_checked, save_checkpoint_atomic, save_weights_atomic,
+                             transfer_weights)
 from latentlab.perceptual import PerceptualDistance
 
 RUNS_DIR = PROJECT_ROOT / "runs"
@@ -306,8 +307,20 @@ def build_for_training(start: RunStart, options: TrainOptions, files: RunFiles, 
         if options.resume:
             load_weights_checked(vae, files.checkpoint)
         elif options.init_from:
-            load_weights_checked(vae, options.init_from)
+            start_from(vae, options.init_from)
     return vae
+
+
+def start_from(vae: VAE, weights_path: Path) -> None:
+    """Load `weights_path` into `vae`; when its architecture differs (residual blocks added, say), copy every layer
+    the two share and say which start as initialised."""
+    init_config = load_model_json(model_json_path(weights_path))[0]
+    if vae.config.same_architecture(init_config):
+        load_weights_checked(vae, weights_path)
+        return
+    new_layers = transfer_weights(load_vae(weights_path)[0], vae)
+    print(f"--init-from {weights_path}: {len(new_layers)} layer(s) not in it start as initialised"
+          + (f" ({', '.join(new_layers)})" if new_layers else ""), flush=True)
 
 
 def fit(vae: VAE, train_ds, start: RunStart, options: TrainOptions, steps_per_epoch: int, stop, **fit_args) -> None:

@@ -7,9 +7,8 @@ import pytest
 
 from latentlab.cli import main
 from latentlab.config import LEGACY_ARCHITECTURE, ModelConfig, load_model_json, model_json_path
-from latentlab.distill import transfer_weights
 from latentlab.errors import UserError
-from latentlab.model import build_vae, load_vae
+from latentlab.model import build_vae, load_vae, transfer_weights
 from tests.helpers import TINY, tiny_config
 
 
@@ -45,7 +44,8 @@ def test_every_architecture_choice_builds_the_right_shapes(kernel, batch_norm, h
     assert ("up1" in {layer.name for layer in vae.decoder.layers}) == (head == "conv")
 
 
-@pytest.mark.parametrize("changes", [{"encoder_kernel": 5}, {"decoder_head": "pixelshuffle"}])
+@pytest.mark.parametrize("changes", [{"encoder_kernel": 5}, {"decoder_head": "pixelshuffle"}, {"encoder_blocks": 5},
+                                     {"decoder_blocks": -1}])
 def test_unknown_architecture_choices_are_refused(changes):
     with pytest.raises(UserError):
         tiny_config(**changes)
@@ -71,6 +71,34 @@ def test_transfer_leaves_layers_whose_shapes_changed():
     left = transfer_weights(source, target)
     assert left == ["down0", "down1", "image"]
     np.testing.assert_array_equal(target.decoder.get_layer("expand").kernel, source.decoder.get_layer("expand").kernel)
+
+
+def test_residual_blocks_sit_at_low_resolutions_and_start_as_pass_throughs():
+    plain = build_vae(tiny_config(widths=(8, 16, 16)))  # encoder outputs 16, 8, 4 px; decoder 4 (unsqueeze), 8, 16
+    deep = build_vae(tiny_config(widths=(8, 16, 16), encoder_blocks=2, decoder_blocks=1))
+    new_layers = transfer_weights(plain, deep)
+    assert sorted(new_layers) == sorted(
+        [f"down{i}_res{j}{part}" for i in (1, 2) for j in (0, 1) for part in "ab"]  # 8 and 4 px: <= 32 / 4
+        + ["unsqueeze_res0a", "unsqueeze_res0b"])  # 4 px only: <= 32 / 8
+    assert deep.count_params() > plain.count_params()
+    images = np.random.default_rng(1).random((3, 32, 32, 3), dtype=np.float32)
+    for expected, got in zip(plain.encoder(images), deep.encoder(images)):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(expected), atol=1e-6)
+    z = np.random.default_rng(2).standard_normal((3, 8)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(deep.decoder(z)), np.asarray(plain.decoder(z)), atol=1e-6)
+
+
+def test_train_init_from_adds_residual_blocks_to_a_trained_model(trained_tiny, image_folder, tmp_path, capsys):
+    deeper = tmp_path / "deeper.weights.h5"
+    assert main(["train", "--init-from", str(trained_tiny), "--encoder-blocks", "1", "--data", str(image_folder),
+                 "--epochs", "1", "--lr-warmup", "2", "--out", str(deeper), "--runs-dir", str(tmp_path / "runs"),
+                 "--name", "deeper"]) == 0
+    assert "2 layer(s) not in it start as initialised (down1_res0a, down1_res0b)" in capsys.readouterr().out
+    config, summary = load_model_json(model_json_path(deeper))
+    assert (config.encoder_blocks, config.decoder_blocks) == (1, 0)
+    trained, _ = load_vae(deeper)
+    assert np.any(np.asarray(trained.encoder.get_layer("down1_res0b").kernel) != 0)  # the block learnt
+    assert summary["images_seen"] > load_model_json(model_json_path(trained_tiny))[1]["images_seen"]
 
 
 def test_distill_writes_a_student_that_learnt_the_teachers_latents(trained_tiny, image_folder, tmp_path, capsys):
