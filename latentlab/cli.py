@@ -222,21 +222,42 @@ def cmd_reconstruct(args) -> int:
     single = args.data.is_file()
     paths = [args.data] if single else data_lib.find_images(args.data)[: args.limit]
     codec = Codec.load(args.weights)
-    crop = data_lib.prepared_and_model_crop(args.data, codec.config.crop)
-    report = data_lib.SkipReport()
+    report = data_lib.SkipReport(what="image(s), unreadable or without a face") if args.align else data_lib.SkipReport()
+    if args.align:
+        reconstructions, made_how = _aligned_reconstructions(codec, paths, report), "aligned faces"
+    else:
+        crop = data_lib.prepared_and_model_crop(args.data, codec.config.crop)
+        batches = data_lib.iter_batches(paths, codec.image_size, crop, batch_size=64, report=report)
+        reconstructions = ((path, reconstruction) for batch_paths, images in batches
+                           for path, reconstruction in zip(batch_paths, codec.reconstruct(images)))
+        made_how = f"{crop} crop"
     written = 0
-    for batch_paths, images in data_lib.iter_batches(paths, codec.image_size, crop, batch_size=64, report=report):
-        for path, reconstruction in zip(batch_paths, codec.reconstruct(images)):
-            relative = Path(path.name) if single else path.relative_to(args.data)
-            save_png(args.out_dir / relative.with_suffix(".png"), reconstruction)
-            written += 1
+    for path, reconstruction in reconstructions:
+        relative = Path(path.name) if single else path.relative_to(args.data)
+        save_png(args.out_dir / relative.with_suffix(".png"), reconstruction)
+        written += 1
     if not written:
-        raise UserError(f"none of the {len(paths)} image file(s) could be read: {report.message()}")
+        raise UserError(f"none of the {len(paths)} image file(s) could be used: {report.message()}")
     if report:
         print(report.message(), file=sys.stderr)
-    print(f"wrote {written} reconstructions ({codec.image_size} px, {crop} crop; {len(report)} skipped) "
+    print(f"wrote {written} reconstructions ({codec.image_size} px, {made_how}; {len(report)} skipped) "
           f"to {args.out_dir}")
     return 0
+
+
+def _aligned_reconstructions(codec, paths, report):
+    """(path, reconstruction) of each photo's largest face, aligned as `encode` aligns it; unreadable photos and
+    photos without a face go to `report`."""
+    from latentlab.data import UnreadableImage, open_image
+    from latentlab.faces import NoFaceFound, encode_photo
+
+    for path in paths:
+        try:
+            yield path, codec.decode(encode_photo(codec, open_image(path)).z)
+        except UnreadableImage as exc:
+            report.add(path, str(exc))
+        except NoFaceFound:
+            report.add(path, "no face found")
 
 
 def cmd_prepare(args) -> int:

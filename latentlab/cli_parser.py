@@ -157,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     reconstruct.add_argument("--out-dir", type=Path, required=True,
                              help="where the PNGs go (same relative path and stem as each input)")
     reconstruct.add_argument("--limit", type=int, help="only the first N images")
+    reconstruct.add_argument("--align", action="store_true",
+                             help="detect and align each photo's face first, as `encode` and the window do (for photos "
+                                  "that are not CelebA-aligned; photos without a face are skipped and counted)")
     reconstruct.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
 
     index = commands.add_parser("index", help="encode every image of a folder into data/latents.npz")

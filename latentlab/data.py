@@ -125,9 +125,10 @@ def default_crop(paths: Sequence[Path]) -> str:
 
 @dataclass
 class SkipReport:
-    """Unreadable files met while loading, reported once."""
+    """Files skipped while loading (unreadable ones, or what `what` names), reported once."""
 
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    what: str = "unreadable image(s)"
 
     def add(self, path: Path, reason: str) -> None:
         self.skipped.append((Path(path), reason))
@@ -138,7 +139,7 @@ class SkipReport:
     def message(self) -> str:
         names = ", ".join(f"{p.name} ({reason[:60]})" for p, reason in self.skipped[:3])
         more = f" and {len(self.skipped) - 3} more" if len(self.skipped) > 3 else ""
-        return f"skipped {len(self.skipped)} unreadable image(s): {names}{more}"
+        return f"skipped {len(self.skipped)} {self.what}: {names}{more}"
 
     def warn(self) -> None:
         if self.skipped:

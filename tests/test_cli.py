@@ -14,7 +14,7 @@ from latentlab.cli import main
 from latentlab.config import PROJECT_ROOT, load_model_json
 from latentlab.files import weights_fingerprint
 from latentlab.prior import standard_normal
-from tests.helpers import write_images
+from tests.helpers import portrait, write_images
 
 
 def test_train_writes_weights_summary_and_run_files(trained_tiny):
@@ -141,7 +141,33 @@ def test_reconstruct_writes_one_png_per_readable_image_and_counts_unreadable(tra
     capsys.readouterr()
     assert main(["reconstruct", "--data", str(photos / "broken.jpg"), "--out-dir", str(tmp_path / "none"),
                  "--weights", str(trained_tiny)]) == 2
-    assert "none of the 1 image file(s) could be read" in capsys.readouterr().err
+    assert "none of the 1 image file(s) could be used" in capsys.readouterr().err
+
+
+def test_reconstruct_align_finds_the_face_of_a_real_photo_and_skips_photos_without_one(trained_tiny, tmp_path, capsys):
+    from latentlab.codec import Codec
+    from latentlab.faces import encode_photo
+    from latentlab.imaging import to_uint8
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(portrait()).save(photos / "hopper.png")
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (90, 90, 3), dtype=np.uint8)).save(photos / "noise.png")
+    out_dir = tmp_path / "out"
+    assert main(["reconstruct", "--data", str(photos), "--out-dir", str(out_dir), "--align",
+                 "--weights", str(trained_tiny)]) == 0
+    captured = capsys.readouterr()
+    assert "skipped 1 image(s), unreadable or without a face: noise.png (no face found)" in captured.err
+    assert "wrote 1 reconstructions (32 px, aligned faces; 1 skipped)" in captured.out
+    assert [p.name for p in out_dir.iterdir()] == ["hopper.png"]
+    codec = Codec.load(trained_tiny)
+    expected = to_uint8(codec.decode(encode_photo(codec, portrait()).z))
+    assert np.abs(np.asarray(Image.open(out_dir / "hopper.png")).astype(int) - expected).max() <= 1
+    unaligned = tmp_path / "unaligned"
+    assert main(["reconstruct", "--data", str(photos / "hopper.png"), "--out-dir", str(unaligned),
+                 "--weights", str(trained_tiny)]) == 0
+    pixels = lambda path: np.asarray(Image.open(path))  # noqa: E731
+    assert not np.array_equal(pixels(unaligned / "hopper.png"), pixels(out_dir / "hopper.png"))
 
 
 def test_index_writes_latents_and_attributes(trained_tiny, image_folder, tmp_path):
