@@ -19,9 +19,10 @@ DEFAULT_PERCEPTUAL = DATA_DIR / "perceptual.weights.h5"
 CROPS = ("celeba", "center", "none")
 LOSSES = ("mse", "bce")
 DECODER_HEADS = ("transpose", "conv")
-# What a model.json written before these settings existed means: the first, slower architecture.
+# The settings that shape the weights: two configs that agree on them load each other's weights files.
 ARCHITECTURE_FIELDS = ("image_size", "channels", "latent_dim", "widths", "bottleneck_channels", "encoder_kernel",
                        "batch_norm", "decoder_head", "encoder_blocks", "decoder_blocks")
+# What a model.json written before these settings existed means: the first, slower architecture.
 LEGACY_ARCHITECTURE = {"encoder_kernel": 4, "batch_norm": True, "decoder_head": "conv"}
 
 
