@@ -1,4 +1,5 @@
-"""The convolutional VAE: separate encoder and decoder models, a Sampling layer, and the VAE that trains them.
+"""The convolutional VAE: separate encoder and decoder models, a Sampling layer, the VAE that trains them, and the
+weight transfer between two architectures.
 
 Backend-agnostic Keras 3 (TensorFlow here, JAX on a GPU machine): the VAE overrides only
 `compute_loss`, so every backend's own train / test step applies.
