@@ -222,10 +222,11 @@ def cmd_reconstruct(args) -> int:
     single = args.data.is_file()
     paths = [args.data] if single else data_lib.find_images(args.data)[: args.limit]
     codec = Codec.load(args.weights)
-    report = data_lib.SkipReport(what="image(s), unreadable or without a face") if args.align else data_lib.SkipReport()
     if args.align:
+        report = data_lib.SkipReport(what="image(s), unreadable or without a face")
         reconstructions, made_how = _aligned_reconstructions(codec, paths, report), "aligned faces"
     else:
+        report = data_lib.SkipReport()
         crop = data_lib.prepared_and_model_crop(args.data, codec.config.crop)
         batches = data_lib.iter_batches(paths, codec.image_size, crop, batch_size=64, report=report)
         reconstructions = ((path, reconstruction) for batch_paths, images in batches
