@@ -106,7 +106,7 @@ def cmd_evaluate(args) -> int:
     if args.samples < 0:
         raise UserError("--samples must be 0 or more")
     paths = data_lib.find_split(args.data, args.split, args.limit)
-    codec = Codec.load(args.weights)
+    codec = Codec.load(args.weights, refine_steps=args.refine_steps)
     crop = args.crop or data_lib.prepared_and_model_crop(args.data, codec.config.crop)
     labelled = attribute_labels(args) if args.attributes else None
     faces, note = load_face_recognizer() if args.quality else (None, None)
@@ -221,7 +221,7 @@ def cmd_reconstruct(args) -> int:
         raise UserError(f"--out-dir {args.out_dir} is a file, not a folder")
     single = args.data.is_file()
     paths = [args.data] if single else data_lib.find_images(args.data)[: args.limit]
-    codec = Codec.load(args.weights)
+    codec = Codec.load(args.weights, refine_steps=args.refine_steps)
     if args.align:
         report = data_lib.SkipReport(what="image(s), unreadable or without a face")
         reconstructions, made_how = _aligned_reconstructions(codec, paths, report), "aligned faces"
@@ -300,7 +300,7 @@ def cmd_encode(args) -> int:
         rgb = open_image(args.photo)
     except UnreadableImage as exc:
         raise UserError(f"cannot read {args.photo}: {exc}") from None
-    codec = Codec.load(args.weights)
+    codec = Codec.load(args.weights, refine_steps=args.refine_steps)
     try:
         encoded = encode_photo(codec, rgb, align=not args.no_align)
     except NoFaceFound:

@@ -84,7 +84,7 @@ def cmd_evaluate_edits(args) -> int:
     if args.save_effects and args.hold:
         raise UserError("--save-effects stores the effects of the plain directions: leave out --hold")
     judge = Judge.load(args.judge)
-    codec = Codec.load(require_weights(args.weights))
+    codec = Codec.load(require_weights(args.weights), refine_steps=args.refine_steps)
     directions = AttributeDirections.load(args.directions, weights_fingerprint(args.weights), codec.latent_dim)
     paths = data_lib.select_split(data_lib.find_images(args.data), args.data, args.split)[: args.limit or EDIT_FACES]
     crop = args.crop or data_lib.prepared_and_model_crop(args.data, codec.config.crop)

@@ -7,8 +7,8 @@ import argparse
 from pathlib import Path
 
 from latentlab.attributes import DEFAULT_ATTRIBUTES, DIRECTION_METHODS
-from latentlab.config import (CROPS, DECODER_HEADS, DEFAULT_JUDGE, DEFAULT_LATENTS, DEFAULT_WEIGHTS, LOSSES,
-                              PROJECT_ROOT)
+from latentlab.config import (CROPS, DECODER_HEADS, DEFAULT_JUDGE, DEFAULT_LATENTS, DEFAULT_REFINE_STEPS,
+                              DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT)
 from latentlab.prior import PRIORS
 from latentlab.distributed import STRATEGIES, WORKER_TIMEOUT_S
 
@@ -37,6 +37,13 @@ def architecture_changes(args) -> dict:
     return {"widths": args.widths, "encoder_kernel": args.encoder_kernel, "decoder_head": args.decoder_head,
             "encoder_blocks": args.encoder_blocks, "decoder_blocks": args.decoder_blocks,
             "batch_norm": None if args.batch_norm is None else args.batch_norm == "on"}
+
+
+def _refine_argument(parser: argparse.ArgumentParser) -> None:
+    """--refine-steps of the commands that encode images."""
+    parser.add_argument("--refine-steps", type=int, metavar="N",
+                        help="Adam steps that refine each encoder mean on the model's own loss (default: the model's "
+                             f"refine_steps in model.json, {DEFAULT_REFINE_STEPS} for new models; 0: the encoder alone)")
 
 
 def _direction_method_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "of images (--quality: also identity kept and the face rate of prior samples)")
     evaluate.add_argument("--data", type=Path, required=True)
     evaluate.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    _refine_argument(evaluate)
     evaluate.add_argument("--split", choices=("all", "train", "val"), default="all",
                           help="evaluate one part of the folder (official partition or seeded split)")
     evaluate.add_argument("--limit", type=int)
@@ -161,11 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
                              help="detect and align each photo's face first, as `encode` and the window do (for photos "
                                   "that are not CelebA-aligned; photos without a face are skipped and counted)")
     reconstruct.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    _refine_argument(reconstruct)
 
     index = commands.add_parser("index", help="encode every image of a folder into data/latents.npz")
     index.add_argument("--data", type=Path, required=True)
     index.add_argument("--attributes", type=Path, help="CelebA list_attr_celeba.txt (labels stored beside the latents)")
     index.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    _refine_argument(index)
     index.add_argument("--out", type=Path, default=DEFAULT_LATENTS)
     index.add_argument("--limit", type=int)
     index.add_argument("--directions-out", type=Path,
@@ -202,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     manipulate.add_argument("--seed", type=int, default=0, help="which validation faces")
     manipulate.add_argument("--out", type=Path, required=True)
     manipulate.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    _refine_argument(manipulate)
     manipulate.add_argument("--latents", type=Path, default=DEFAULT_LATENTS)
     manipulate.add_argument("--directions", type=Path, default=DEFAULT_ATTRIBUTES)
 
@@ -228,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_argument("--aligned-out", type=Path, metavar="PNG", help="write the aligned 178x218 face "
                         "(with --no-align: the model's input)")
     encode.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    _refine_argument(encode)
     encode.add_argument("--latents", type=Path, default=None,
                         help=f"dataset latents for the neighbours (default {DEFAULT_LATENTS.relative_to(PROJECT_ROOT)})")
 

@@ -21,7 +21,7 @@ def cmd_index(args) -> int:
 
     paths = data_lib.find_split(args.data, "all", args.limit)
     attribute_names, labels = read_celeba_attributes(args.attributes) if args.attributes else ([], {})
-    codec = Codec.load(args.weights)
+    codec = Codec.load(args.weights, refine_steps=args.refine_steps)
     crop = data_lib.prepared_and_model_crop(args.data, codec.config.crop)
     report = data_lib.SkipReport()
     names, means, kl_sum = [], [], np.zeros(codec.latent_dim, np.float64)
@@ -170,7 +170,7 @@ def cmd_manipulate(args) -> int:
 
     if args.steps < 2 or args.range <= 0:
         raise UserError("--steps must be at least 2 and --range positive")
-    codec = Codec.load(args.weights)
+    codec = Codec.load(args.weights, refine_steps=args.refine_steps)
     weights_sha = weights_fingerprint(args.weights)
     directions = AttributeDirections.load(args.directions, weights_sha)
     if directions.latent_dim != codec.latent_dim:

@@ -19,6 +19,8 @@ DEFAULT_PERCEPTUAL = DATA_DIR / "perceptual.weights.h5"
 CROPS = ("celeba", "center", "none")
 LOSSES = ("mse", "bce")
 DECODER_HEADS = ("transpose", "conv")
+DEFAULT_REFINE_STEPS = 20
+MAX_REFINE_STEPS = 200
 # The settings that shape the weights: two configs that agree on them load each other's weights files.
 ARCHITECTURE_FIELDS = ("image_size", "channels", "latent_dim", "widths", "bottleneck_channels", "encoder_kernel",
                        "batch_norm", "decoder_head", "encoder_blocks", "decoder_blocks")
@@ -41,6 +43,8 @@ class ModelConfig:
     quarter of the image size or less, `decoder_blocks` after every decoder layer at an eighth or less (where they
     cost the least decoding time); each block's second convolution starts at zero, so a trained model gains
     blocks (`train --init-from`) without its output changing.
+    Encoding refines the encoder's mean with `refine_steps` Adam steps on the model's own loss through the decoder
+    (`latentlab.codec.refined_means`); 0: the encoder's mean as it is. It is not part of the architecture.
     Training adds `perceptual_weight` times the feature distance of `perceptual_net` (an attribute classifier in
     the judge's format, path relative to the project) between each image and its reconstruction; 0: none.
     """
@@ -63,6 +67,7 @@ class ModelConfig:
     crop: str = "celeba"
     perceptual_weight: float = 0.0
     perceptual_net: str = str(DEFAULT_PERCEPTUAL.relative_to(PROJECT_ROOT))
+    refine_steps: int = DEFAULT_REFINE_STEPS
 
     def __post_init__(self):
         self.widths = tuple(int(w) for w in self.widths)
@@ -85,6 +90,8 @@ class ModelConfig:
         if not (0 <= self.encoder_blocks <= 4 and 0 <= self.decoder_blocks <= 4):
             raise UserError(f"encoder and decoder blocks must be 0 to 4, got {self.encoder_blocks} and "
                             f"{self.decoder_blocks}")
+        if not 0 <= self.refine_steps <= MAX_REFINE_STEPS:
+            raise UserError(f"refine steps must be 0 to {MAX_REFINE_STEPS}, got {self.refine_steps}")
         if self.latent_dim < 1:
             raise UserError(f"latent dim must be positive, got {self.latent_dim}")
         if self.loss not in LOSSES:

@@ -262,7 +262,7 @@ class LivePipeline:
         if self.align:
             self.tracker.detector.detect(blank)
             self.tracker.detector.landmarks_in_box(blank, np.array([0.0, 0.0, size - 1.0, size - 1.0]))
-        self.codec.decode(self.codec.encode(self.codec.preprocess(blank, "center")))
+        self.codec.decode(self.codec.encode(self.codec.preprocess(blank, "center"), refine_steps=0))
 
     def process(self, rgb: np.ndarray, captured_at: float | None = None) -> LiveFrame:
         """One frame: follow, align, encode, smooth, add the edit, decode."""
@@ -289,7 +289,7 @@ class LivePipeline:
             model_input = self.codec.preprocess(align_face(rgb, face, refine=False).image)
         else:
             model_input = self.codec.preprocess(rgb, whole_image_crop(rgb, self.codec.config.crop))
-        z = np.asarray(self.codec.encode(model_input), np.float32)
+        z = np.asarray(self.codec.encode(model_input, refine_steps=0), np.float32)  # refining: ~50 ms more a frame
         if self.smooth and self._z is not None:
             step = z - self._z
             weight = min(1.0, max(self.latent_smoothing, float(np.linalg.norm(step)) / LATENT_MOTION))

@@ -94,13 +94,18 @@ def build_decoder(config: ModelConfig) -> keras.Model:
     return keras.Model(z, images, name="decoder")
 
 
-def reconstruction_loss(images, reconstructions, kind: str):
-    """Per-image sum over pixels (squared error or binary cross-entropy), averaged over the batch."""
+def reconstruction_errors(images, reconstructions, kind: str):
+    """Each image's sum over pixels of squared error or binary cross-entropy: (N, S, S, C) x 2 -> (N,)."""
     if kind == "bce":
         per_pixel = keras.losses.binary_crossentropy(images[..., None], reconstructions[..., None])
     else:
         per_pixel = ops.square(images - reconstructions)
-    return ops.mean(ops.sum(per_pixel, axis=(1, 2, 3)))
+    return ops.sum(per_pixel, axis=(1, 2, 3))
+
+
+def reconstruction_loss(images, reconstructions, kind: str):
+    """reconstruction_errors averaged over the batch."""
+    return ops.mean(reconstruction_errors(images, reconstructions, kind))
 
 
 def kl_per_dimension(z_mean, z_log_var):

@@ -102,7 +102,7 @@ class EpochArtifacts(keras.callbacks.Callback):
         return self.start.images_seen + self.steps_done * self.start.config.batch_size
 
     def on_train_begin(self, logs=None):
-        self.codec = Codec(self.model)
+        self.codec = Codec(self.model, refine_steps=0)  # the networks as trained, on any backend
         self.fixed_z = np.random.default_rng(0).standard_normal((32, self.codec.latent_dim)).astype(np.float32)
 
     def on_epoch_begin(self, epoch, logs=None):

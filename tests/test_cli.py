@@ -55,6 +55,17 @@ def test_evaluate_json_last_line(trained_tiny, image_folder, tmp_path, capsys):
     assert Image.open(grid).size[0] > 32
 
 
+def test_evaluate_refines_the_latents_unless_told_not_to(trained_tiny, image_folder, tmp_path, capsys):
+    psnr = {}
+    for steps in ("0", "30"):
+        assert main(["evaluate", "--data", str(image_folder), "--weights", str(trained_tiny), "--limit", "16",
+                     "--json", "--grid", str(tmp_path / "g.png"), "--refine-steps", steps]) == 0
+        psnr[steps] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["psnr"]
+    assert psnr["30"] > psnr["0"], "refined latents fit the images more closely"
+    assert main(["evaluate", "--data", str(image_folder), "--weights", str(trained_tiny), "--refine-steps", "-2"]) == 2
+    assert "error: refine steps must be 0 to" in capsys.readouterr().err
+
+
 def test_evaluate_counts_unreadable_files(trained_tiny, tmp_path, capsys):
     write_images(tmp_path, 3)
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")

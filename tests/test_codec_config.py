@@ -7,7 +7,7 @@ import pytest
 
 from latentlab.codec import MAX_BATCH, Codec
 from latentlab.config import (
-    ModelConfig, load_model_json, model_json_path, require_weights, save_model_json,
+    DEFAULT_REFINE_STEPS, ModelConfig, load_model_json, model_json_path, require_weights, save_model_json,
 )
 from latentlab.errors import UserError
 from tests.helpers import LATENT_DIM, tiny_config
@@ -94,3 +94,37 @@ def test_model_json_names_and_missing_files(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(UserError, match="not a valid model.json"):
         load_model_json(tmp_path / "bad.json")
+
+
+def model_loss(codec: Codec, images: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Each image's reconstruction error + beta * |z|^2 / 2: what refinement descends (N,)."""
+    errors = np.square(images - codec.decode(z)).sum(axis=(1, 2, 3))
+    return errors + 0.5 * codec.config.beta * np.square(z).sum(axis=1)
+
+
+def test_refinement_lowers_every_images_loss_and_zero_steps_is_the_encoder_alone(tiny_codec):
+    images = np.random.default_rng(5).random((5, 32, 32, 3)).astype(np.float32)
+    encoder_mean = tiny_codec.vae.encoder(images, training=False)[0].numpy()
+    unrefined = tiny_codec.encode(images, refine_steps=0)
+    np.testing.assert_allclose(unrefined, encoder_mean, atol=1e-5)
+    refined = tiny_codec.encode(images, refine_steps=20)
+    assert np.all(model_loss(tiny_codec, images, refined) < model_loss(tiny_codec, images, unrefined))
+    assert np.all(np.linalg.norm(refined - unrefined, axis=1) > 0.1), "every latent moved"
+
+
+def test_refinement_moves_each_image_on_its_own(tiny_codec):
+    images = np.random.default_rng(6).random((3, 32, 32, 3)).astype(np.float32)
+    together = tiny_codec.encode(images, refine_steps=10)
+    for image, z in zip(images, together):
+        np.testing.assert_allclose(tiny_codec.encode(image, refine_steps=10), z, atol=1e-4)
+
+
+def test_refine_steps_default_to_the_models_and_are_checked():
+    from latentlab.model import build_vae
+
+    vae = build_vae(tiny_config(refine_steps=3))
+    assert Codec(vae).config.refine_steps == 3
+    assert Codec(vae, refine_steps=0).config.refine_steps == 0 and vae.config.refine_steps == 3
+    assert ModelConfig.from_dict({}).refine_steps == DEFAULT_REFINE_STEPS, "model.json without the key: the default"
+    with pytest.raises(UserError, match="refine steps"):
+        Codec(vae, refine_steps=-1)
