@@ -289,7 +289,7 @@ class LivePipeline:
             model_input = self.codec.preprocess(align_face(rgb, face, refine=False).image)
         else:
             model_input = self.codec.preprocess(rgb, whole_image_crop(rgb, self.codec.config.crop))
-        z = np.asarray(self.codec.encode(model_input, refine_steps=0), np.float32)  # refining: ~50 ms more a frame
+        z = np.asarray(self.codec.encode(model_input, refine_steps=0), np.float32)  # refining would add ~0.1 s a frame
         if self.smooth and self._z is not None:
             step = z - self._z
             weight = min(1.0, max(self.latent_smoothing, float(np.linalg.norm(step)) / LATENT_MOTION))

@@ -67,17 +67,18 @@ def fitting_size(app) -> tuple[int, int]:
 
 
 def wait_for_judge(window: MainWindow, timeout_ms: int = JUDGE_WAIT_MS) -> None:
-    """Let the attribute judge read the face on screen (at most `timeout_ms`), so a screenshot shows its p column."""
-    from PySide6.QtCore import QEventLoop, QTimer
+    """Let the attribute judge read the face on screen (at most `timeout_ms`), so a screenshot shows its p column
+    for that face, not for one shown before it."""
+    from PySide6.QtCore import QDeadlineTimer, QEventLoop
+    from PySide6.QtWidgets import QApplication
 
-    reader = window.attributes_panel.async_judge
-    if reader is None:
+    panel = window.attributes_panel
+    if panel.async_judge is None:
         return
-    loop = QEventLoop()
-    reader.judged.connect(loop.quit)
-    QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec()
-    reader.judged.disconnect(loop.quit)
+    deadline = QDeadlineTimer(timeout_ms)
+    while not panel.judged_current_face() and not deadline.hasExpired():
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        time.sleep(0.005)
 
 
 def fail(message: str, screenshot: bool) -> int:

@@ -302,6 +302,10 @@ class AttributesPanel(QWidget):
         """The judge's probabilities (A,) for the last face it read (NaN where it reads none, or has read none)."""
         return self._probabilities.copy()
 
+    def judged_current_face(self) -> bool:
+        """Whether the probabilities shown are the judge's reading of the current face."""
+        return self._judged_z is not None and np.array_equal(self._judged_z, self._z)
+
     def value_of(self, name: str) -> float:
         """The target score the slider of `name` stands for (in view or not)."""
         return self.rows.position(self.index(name)) / STEPS * RANGE
@@ -377,7 +381,7 @@ class AttributesPanel(QWidget):
 
     def _start_move(self, index: int) -> None:
         self._pending = None
-        judged = self._judged_z is not None and np.array_equal(self._judged_z, self._z)
+        judged = self.judged_current_face()
         self._move = _Move(index, self._z.copy(), self._probabilities.copy() if judged else None)
 
     @Slot()

@@ -285,6 +285,28 @@ def test_the_window_shows_the_judges_reading_of_the_face_on_screen(qtbot, tiny_c
     assert not panel.async_judge._thread.isRunning(), "closing the window ends the judge's thread"
 
 
+def test_a_screenshot_waits_for_the_judges_reading_of_the_face_on_screen_not_an_earlier_one(qtbot, tiny_codec, space):
+    from latentlab.ui.app import wait_for_judge
+    from latentlab.ui.main_window import MainWindow
+
+    slow = PixelJudge(["Young", "Male", "Smiling", "Eyeglasses"], delay=0.3)
+    window = MainWindow(tiny_codec, space, rng=np.random.default_rng(3), attributes=directions(), cameras=[],
+                        judge=slow)
+    qtbot.addWidget(window)
+    window.show()
+    panel = window.attributes_panel
+    try:
+        assert window.wait_for_frame(20000)
+        window.show_dataset_image(2)  # while the judge still reads the first face
+        assert window.wait_for_frame(20000)
+        wait_for_judge(window)
+        assert panel.judged_current_face()
+        read = slow.probabilities(window.shown_image()[None])[0]
+        np.testing.assert_allclose(panel.probabilities()[:4], read[[slow.names.index(n) for n in NAMES[:4]]])
+    finally:
+        window.shutdown()
+
+
 def test_the_app_loads_the_judge_beside_the_weights_or_none(tmp_path):
     from latentlab.ui.app import load_judge
 
