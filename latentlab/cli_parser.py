@@ -30,12 +30,16 @@ def add_architecture_args(parser: argparse.ArgumentParser) -> None:
                              "with --init-from new ones start as pass-throughs")
     parser.add_argument("--decoder-blocks", type=int,
                         help="the same after each decoder layer at 1/8 of the image size or less")
+    parser.add_argument("--detail-width", type=int,
+                        help="a full-resolution detail stage of this width after the transpose head (0: none); "
+                             "with --init-from it starts as a pass-through")
 
 
 def architecture_changes(args) -> dict:
     """The ModelConfig fields set by add_architecture_args' flags (None where not given)."""
     return {"widths": args.widths, "encoder_kernel": args.encoder_kernel, "decoder_head": args.decoder_head,
             "encoder_blocks": args.encoder_blocks, "decoder_blocks": args.decoder_blocks,
+            "detail_width": args.detail_width,
             "batch_norm": None if args.batch_norm is None else args.batch_norm == "on"}
 
 
@@ -73,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="weight of the perceptual loss (0: none; the shipped model's recipe is in the README)")
     train.add_argument("--perceptual-net", help="the perceptual loss's feature network, a judge-format weights file "
                                                 "that is not the judge (default data/perceptual.weights.h5)")
+    train.add_argument("--adversarial-weight", type=float,
+                       help="weight of a PatchGAN discriminator's hinge loss on the reconstructions (0: none)")
+    train.add_argument("--feature-matching-weight", type=float,
+                       help="weight of the L1 distance between the discriminator's features of each image and of "
+                            "its reconstruction (needs --adversarial-weight)")
+    train.add_argument("--discriminator-warmup", type=int, dest="discriminator_warmup_steps",
+                       help="steps the discriminator trains alone before the decoder's adversarial terms start")
+    train.add_argument("--freeze-encoder", choices=("on", "off"),
+                       help="on: train the decoder only, keeping every latent made from the encoder valid")
     train.add_argument("--lr", type=float, dest="learning_rate")
     train.add_argument("--lr-schedule", choices=("cosine", "constant"), default="cosine")
     train.add_argument("--lr-warmup", type=int, dest="lr_warmup_steps",

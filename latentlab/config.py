@@ -23,7 +23,7 @@ DEFAULT_REFINE_STEPS = 20
 MAX_REFINE_STEPS = 200
 # The settings that shape the weights: two configs that agree on them load each other's weights files.
 ARCHITECTURE_FIELDS = ("image_size", "channels", "latent_dim", "widths", "bottleneck_channels", "encoder_kernel",
-                       "batch_norm", "decoder_head", "encoder_blocks", "decoder_blocks")
+                       "batch_norm", "decoder_head", "encoder_blocks", "decoder_blocks", "detail_width")
 # What a model.json written before these settings existed means: the first, slower architecture.
 LEGACY_ARCHITECTURE = {"encoder_kernel": 4, "batch_norm": True, "decoder_head": "conv"}
 
@@ -42,11 +42,20 @@ class ModelConfig:
     `encoder_blocks` adds that many residual blocks (x + two 3x3 convolutions) after every encoder layer at a
     quarter of the image size or less, `decoder_blocks` after every decoder layer at an eighth or less (where they
     cost the least decoding time); each block's second convolution starts at zero, so a trained model gains
-    blocks (`train --init-from`) without its output changing.
+    blocks (`train --init-from`) without its output changing. `detail_width` > 0 (transpose head only) adds a
+    full-resolution detail stage of that width after the head: two 3x3 convolutions read the head's output and the
+    last feature map (upsampled linearly, so no transposed convolution is involved) and add a correction
+    before the sigmoid; its last convolution starts at zero, so it too joins a trained model without changing it.
     Encoding refines the encoder's mean with `refine_steps` Adam steps on the model's own loss through the decoder
     (`latentlab.codec.refined_means`); 0: the encoder's mean as it is. It is not part of the architecture.
     Training adds `perceptual_weight` times the feature distance of `perceptual_net` (an attribute classifier in
     the judge's format, path relative to the project) between each image and its reconstruction; 0: none.
+    `adversarial_weight` > 0 trains a PatchGAN discriminator beside the VAE (`latentlab.adversarial`) and adds that
+    weight times its hinge loss on the reconstructions, plus `feature_matching_weight` times the L1 distance between
+    the discriminator's features of each image and of its reconstruction; both start after the discriminator has
+    trained alone for `discriminator_warmup_steps` steps of the run (a fresh discriminator's opinion is noise that the
+    decoder would learn to draw). `freeze_encoder` trains the decoder (and the
+    discriminator) only, which keeps every latent, index and direction made from the encoder valid.
     """
 
     image_size: int = 128
@@ -59,6 +68,7 @@ class ModelConfig:
     decoder_head: str = "transpose"
     encoder_blocks: int = 0
     decoder_blocks: int = 0
+    detail_width: int = 0
     loss: str = "mse"
     beta: float = 1.0
     beta_warmup_steps: int = 0
@@ -68,10 +78,15 @@ class ModelConfig:
     perceptual_weight: float = 0.0
     perceptual_net: str = str(DEFAULT_PERCEPTUAL.relative_to(PROJECT_ROOT))
     refine_steps: int = DEFAULT_REFINE_STEPS
+    adversarial_weight: float = 0.0
+    feature_matching_weight: float = 0.0
+    discriminator_warmup_steps: int = 0
+    freeze_encoder: bool = False
 
     def __post_init__(self):
         self.widths = tuple(int(w) for w in self.widths)
         self.batch_norm = bool(self.batch_norm)
+        self.freeze_encoder = bool(self.freeze_encoder)
         self.validate()
 
     def validate(self) -> None:
@@ -90,6 +105,10 @@ class ModelConfig:
         if not (0 <= self.encoder_blocks <= 4 and 0 <= self.decoder_blocks <= 4):
             raise UserError(f"encoder and decoder blocks must be 0 to 4, got {self.encoder_blocks} and "
                             f"{self.decoder_blocks}")
+        if not 0 <= self.detail_width <= 128:
+            raise UserError(f"detail width must be 0 to 128, got {self.detail_width}")
+        if self.detail_width and self.decoder_head != "transpose":
+            raise UserError("a detail stage (detail width > 0) needs the transpose decoder head")
         if not 0 <= self.refine_steps <= MAX_REFINE_STEPS:
             raise UserError(f"refine steps must be 0 to {MAX_REFINE_STEPS}, got {self.refine_steps}")
         if self.latent_dim < 1:
@@ -98,8 +117,14 @@ class ModelConfig:
             raise UserError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.crop not in CROPS:
             raise UserError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
-        if self.beta < 0 or self.perceptual_weight < 0 or self.learning_rate <= 0 or self.batch_size < 1:
-            raise UserError("beta and the perceptual weight must be >= 0, learning rate > 0 and batch size >= 1")
+        if min(self.beta, self.perceptual_weight, self.adversarial_weight, self.feature_matching_weight) < 0:
+            raise UserError("beta and the perceptual, adversarial and feature-matching weights must be >= 0")
+        if self.feature_matching_weight and not self.adversarial_weight:
+            raise UserError("feature matching reads the discriminator's features: it needs an adversarial weight > 0")
+        if self.discriminator_warmup_steps < 0:
+            raise UserError(f"discriminator warm-up must be >= 0 steps, got {self.discriminator_warmup_steps}")
+        if self.learning_rate <= 0 or self.batch_size < 1:
+            raise UserError("the learning rate must be > 0 and the batch size >= 1")
 
     @property
     def perceptual_path(self) -> Path:

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from latentlab.adversarial import ADVERSARIAL_TERMS, adversarial_losses, build_discriminator
 from latentlab.config import ModelConfig, load_model_json, model_json_path, require_weights
 from latentlab.distributed import across_workers, replicas_in_sync
 from latentlab.errors import UserError
@@ -88,10 +89,26 @@ def build_decoder(config: ModelConfig) -> keras.Model:
         x = _residual_blocks(x, config.decoder_blocks, config.image_size // 8, f"up{i}")
     if config.decoder_head == "conv":
         images = layers.Conv2D(config.channels, 3, padding="same", activation="sigmoid", name="image")(x)
+    elif config.detail_width:
+        logits = layers.Conv2DTranspose(config.channels, 4, strides=2, padding="same", name="image")(x)
+        images = _detail_stage(logits, x, config.detail_width)
     else:
         images = layers.Conv2DTranspose(config.channels, 4, strides=2, padding="same", activation="sigmoid",
                                         name="image")(x)
     return keras.Model(z, images, name="decoder")
+
+
+def _detail_stage(logits, features, width: int):
+    """sigmoid(logits + correction): the correction is two 3x3 convolutions over the head's logits (N, S, S, C) and
+    the last feature map (N, S/2, S/2, F) upsampled linearly (nearest neighbour, then a 2x2 average: no 2-pixel blocks
+    for a pattern to grow from). The last convolution starts at zero."""
+    upsampled = layers.UpSampling2D(2, name="detail_up")(features)
+    upsampled = layers.AveragePooling2D(2, strides=1, padding="same", name="detail_smooth")(upsampled)
+    h = layers.Concatenate(name="detail_in")([logits, upsampled])
+    h = layers.Conv2D(width, 3, padding="same", name="detail")(h)
+    h = layers.LeakyReLU(0.2, name="detail_act")(h)
+    correction = layers.Conv2D(logits.shape[-1], 3, padding="same", kernel_initializer="zeros", name="detail_out")(h)
+    return layers.Activation("sigmoid", name="detail_image")(layers.Add(name="detailed")([logits, correction]))
 
 
 def reconstruction_errors(images, reconstructions, kind: str):
@@ -124,14 +141,17 @@ class VAE(keras.Model):
     Loss = reconstruction + beta_t * KL, where beta_t ramps linearly from 0 to `config.beta` over
     `config.beta_warmup_steps` training steps (counted in the `train_steps` variable, saved with
     the weights so that a resumed run keeps its place in the warm-up), plus `config.perceptual_weight` times
-    the `perceptual` distance once training attaches one (`latentlab.perceptual`).
+    the `perceptual` distance once training attaches one (`latentlab.perceptual`), plus the adversarial terms when
+    it is built `with_discriminator` (`latentlab.adversarial`; the discriminator trains with the same optimizer and
+    is saved in checkpoints, never in the weights users load).
     """
 
-    def __init__(self, config: ModelConfig, **kwargs):
+    def __init__(self, config: ModelConfig, with_discriminator: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.config = config
         self.encoder = build_encoder(config)
         self.decoder = build_decoder(config)
+        self.discriminator = build_discriminator(config.image_shape) if with_discriminator else None
         self.sampling = Sampling(name="sampling")
         self.train_steps = self.add_weight(
             shape=(), initializer="zeros", trainable=False, name="train_steps",
@@ -141,12 +161,17 @@ class VAE(keras.Model):
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_loss_tracker = keras.metrics.Mean(name="kl")
         self.perceptual_loss_tracker = keras.metrics.Mean(name="perceptual")
+        self.adversarial_trackers = [keras.metrics.Mean(name=name) for name in ADVERSARIAL_TERMS]
         self.perceptual = None
 
     @property
     def metrics(self):
         trackers = [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
-        return trackers + [self.perceptual_loss_tracker] if self.perceptual else trackers
+        if self.perceptual:
+            trackers.append(self.perceptual_loss_tracker)
+        if self.discriminator is not None:
+            trackers.extend(self.adversarial_trackers)
+        return trackers
 
     def call(self, images, training=False):
         z_mean, z_log_var = self.encoder(images, training=training)
@@ -169,6 +194,14 @@ class VAE(keras.Model):
             perceptual = ops.mean(self.perceptual(x, reconstructions))
             total = total + self.config.perceptual_weight * perceptual
             self.perceptual_loss_tracker.update_state(perceptual)
+        if self.discriminator is not None:
+            terms = adversarial_losses(self.discriminator, x, reconstructions)
+            decoder_terms = (self.config.adversarial_weight * terms["adversarial"]
+                             + self.config.feature_matching_weight * terms["matching"])
+            started = ops.cast(self.optimizer.iterations >= self.config.discriminator_warmup_steps, "float32")
+            total = total + started * decoder_terms + terms["critic"]
+            for tracker in self.adversarial_trackers:
+                tracker.update_state(terms[tracker.name])
         if training:
             self.train_steps.assign(self.train_steps + 1.0)
         self.total_loss_tracker.update_state(total)
@@ -185,9 +218,9 @@ class VAE(keras.Model):
         return results
 
 
-def build_vae(config: ModelConfig) -> VAE:
+def build_vae(config: ModelConfig, with_discriminator: bool = False) -> VAE:
     """A VAE with all variables created (ready for load_weights)."""
-    vae = VAE(config, name="vae")
+    vae = VAE(config, with_discriminator, name="vae")
     vae(ops.zeros((1, *config.image_shape)))
     return vae
 
@@ -236,7 +269,9 @@ def save_weights_atomic(vae: VAE, path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     inference_copy = build_vae(vae.config)
-    inference_copy.set_weights(vae.get_weights())
+    inference_copy.encoder.set_weights(vae.encoder.get_weights())
+    inference_copy.decoder.set_weights(vae.decoder.get_weights())
+    inference_copy.train_steps.assign(vae.train_steps)
     _save_atomic(inference_copy, path)
 
 

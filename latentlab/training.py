@@ -299,9 +299,10 @@ def build_for_training(start: RunStart, options: TrainOptions, files: RunFiles, 
     """The VAE, compiled, its optimizer built, with the weights it starts from (under the strategy, if any)."""
     scope = options.strategy.scope() if options.strategy else contextlib.nullcontext()
     with scope:
-        vae = build_vae(start.config)
+        vae = build_vae(start.config, with_discriminator=bool(start.config.adversarial_weight))
         if start.config.perceptual_weight:
             vae.perceptual = PerceptualDistance.load(start.config.perceptual_path)
+        vae.encoder.trainable = not start.config.freeze_encoder
         compile_for_training(vae, learning_rate_schedule(start.config, options, steps_per_epoch), bool(options.strategy))
         vae.optimizer.build(vae.trainable_variables)
         if options.resume:
@@ -315,12 +316,13 @@ def start_from(vae: VAE, weights_path: Path) -> None:
     """Load `weights_path` into `vae`; when its architecture differs (residual blocks added, say), copy every layer
     the two share and say which start as initialised."""
     init_config = load_model_json(model_json_path(weights_path))[0]
-    if vae.config.same_architecture(init_config):
+    if vae.config.same_architecture(init_config) and vae.discriminator is None:
         load_weights_checked(vae, weights_path)
         return
     new_layers = transfer_weights(load_vae(weights_path)[0], vae)
-    print(f"--init-from {weights_path}: {len(new_layers)} layer(s) not in it start as initialised"
-          + (f" ({', '.join(new_layers)})" if new_layers else ""), flush=True)
+    if new_layers:
+        print(f"--init-from {weights_path}: {len(new_layers)} layer(s) not in it start as initialised "
+              f"({', '.join(new_layers)})", flush=True)
 
 
 def fit(vae: VAE, train_ds, start: RunStart, options: TrainOptions, steps_per_epoch: int, stop, **fit_args) -> None:
