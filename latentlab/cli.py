@@ -59,7 +59,7 @@ def cmd_train(args) -> int:
         image_size=args.image_size, latent_dim=args.latent_dim, loss=args.loss, beta=args.beta,
         beta_warmup_steps=args.beta_warmup_steps, learning_rate=args.learning_rate, batch_size=args.batch_size,
         crop=args.crop, perceptual_weight=args.perceptual_weight, perceptual_net=args.perceptual_net,
-        adversarial_weight=args.adversarial_weight, feature_matching_weight=args.feature_matching_weight,
+        periodic_weight=args.periodic_weight, adversarial_weight=args.adversarial_weight, feature_matching_weight=args.feature_matching_weight,
         discriminator_warmup_steps=args.discriminator_warmup_steps,
         freeze_encoder=None if args.freeze_encoder is None else args.freeze_encoder == "on",
         **architecture_changes(args),

@@ -18,6 +18,7 @@ from latentlab.config import ModelConfig, load_model_json, model_json_path, requ
 from latentlab.distributed import across_workers, replicas_in_sync
 from latentlab.errors import UserError
 from latentlab.files import atomic_path
+from latentlab.imaging import artefact_bins
 
 
 class Sampling(layers.Layer):
@@ -120,6 +121,20 @@ def reconstruction_errors(images, reconstructions, kind: str):
     return ops.sum(per_pixel, axis=(1, 2, 3))
 
 
+def periodic_errors(images, reconstructions):
+    """Each image's squared error at the frequencies of `imaging.artefact_bins` (every pattern that repeats every 8
+    pixels: what stride-2 transposed convolutions stamp, and what `evaluate`'s checkerboard measure reads), summed over
+    channels, in the units of `reconstruction_errors` (Parseval: the energy of that part of the error): (N, S, S, C)
+    x 2 -> (N,)."""
+    height, width = images.shape[1], images.shape[2]
+    mask = np.zeros((height, width), np.float32)
+    mask[artefact_bins(height, width)] = 1.0
+    error = ops.transpose(images - reconstructions, (0, 3, 1, 2))
+    real, imaginary = ops.fft2((error, ops.zeros_like(error)))
+    power = (ops.square(real) + ops.square(imaginary)) * mask
+    return ops.sum(power, axis=(1, 2, 3)) / float(height * width)
+
+
 def reconstruction_loss(images, reconstructions, kind: str):
     """reconstruction_errors averaged over the batch."""
     return ops.mean(reconstruction_errors(images, reconstructions, kind))
@@ -141,7 +156,8 @@ class VAE(keras.Model):
     Loss = reconstruction + beta_t * KL, where beta_t ramps linearly from 0 to `config.beta` over
     `config.beta_warmup_steps` training steps (counted in the `train_steps` variable, saved with
     the weights so that a resumed run keeps its place in the warm-up), plus `config.perceptual_weight` times
-    the `perceptual` distance once training attaches one (`latentlab.perceptual`), plus the adversarial terms when
+    the `perceptual` distance once training attaches one (`latentlab.perceptual`), plus `config.periodic_weight` times
+    the `periodic_errors`, plus the adversarial terms when
     it is built `with_discriminator` (`latentlab.adversarial`; the discriminator trains with the same optimizer and
     is saved in checkpoints, never in the weights users load).
     """
@@ -161,6 +177,7 @@ class VAE(keras.Model):
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_loss_tracker = keras.metrics.Mean(name="kl")
         self.perceptual_loss_tracker = keras.metrics.Mean(name="perceptual")
+        self.periodic_loss_tracker = keras.metrics.Mean(name="periodic")
         self.adversarial_trackers = [keras.metrics.Mean(name=name) for name in ADVERSARIAL_TERMS]
         self.perceptual = None
 
@@ -169,6 +186,8 @@ class VAE(keras.Model):
         trackers = [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
         if self.perceptual:
             trackers.append(self.perceptual_loss_tracker)
+        if self.config.periodic_weight:
+            trackers.append(self.periodic_loss_tracker)
         if self.discriminator is not None:
             trackers.extend(self.adversarial_trackers)
         return trackers
@@ -194,6 +213,10 @@ class VAE(keras.Model):
             perceptual = ops.mean(self.perceptual(x, reconstructions))
             total = total + self.config.perceptual_weight * perceptual
             self.perceptual_loss_tracker.update_state(perceptual)
+        if self.config.periodic_weight:
+            periodic = ops.mean(periodic_errors(x, reconstructions))
+            total = total + self.config.periodic_weight * periodic
+            self.periodic_loss_tracker.update_state(periodic)
         if self.discriminator is not None:
             terms = adversarial_losses(self.discriminator, x, reconstructions)
             decoder_terms = (self.config.adversarial_weight * terms["adversarial"]

@@ -11,9 +11,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from latentlab.imaging import to_float, to_uint8
+from latentlab.imaging import artefact_bins, to_float, to_uint8
 
-ARTEFACT_PERIOD = 8
 SAME_PERSON_DISTANCE = 0.6
 # Where dlib's HOG detector puts the face in CelebA's aligned images under the 'celeba' crop: the median box over
 # 1,000 training images at 128 px, (29, 45) to (101, 117) inclusive, as fractions of the side: left, top, right, bottom.
@@ -56,23 +55,13 @@ def periodic_power(images: np.ndarray) -> np.ndarray:
     return np.abs(np.fft.fft2(g) - smooth) ** 2
 
 
-def _artefact_bins(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, columns) of the artefact bins: the frequencies of every pattern that repeats every 8 pixels along both
-    axes (multiples of side / 8 cycles, DC left out: 63 bins), i.e. the periods of 8, 4 (and 8/3) and 2 pixels that
-    stacked stride-2 transposed convolutions stamp on their output, as rows, columns and checkerboards."""
-    rows, columns = np.meshgrid(np.arange(0, height, height // ARTEFACT_PERIOD),
-                                np.arange(0, width, width // ARTEFACT_PERIOD), indexing="ij")
-    artefact = (rows + columns) > 0
-    return rows[artefact], columns[artefact]
-
-
 def artefact_peak_ratio(images: np.ndarray) -> np.ndarray:
     """How much each grey image's spectrum peaks at the artefact bins: the mean over those bins of the bin's power over
     the mean power of its 8 neighbouring bins (`periodic_power`, no window: the artefact periods divide the side, so
     they fall exactly on bins). A smooth spectrum gives about 1 however blurred; a periodic pattern lifts it. (N,)"""
     power = periodic_power(images)
     height, width = power.shape[1:]
-    rows, columns = _artefact_bins(height, width)
+    rows, columns = artefact_bins(height, width)
     around = np.mean([power[:, (rows + dy) % height, (columns + dx) % width]
                       for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx], axis=0)
     return np.mean(power[:, rows, columns] / np.maximum(around, 1e-20), axis=1)
