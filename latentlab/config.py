@@ -126,6 +126,8 @@ class ModelConfig:
             raise UserError("beta and the perceptual, periodic, adversarial and feature-matching weights must be >= 0")
         if self.feature_matching_weight and not self.adversarial_weight:
             raise UserError("feature matching reads the discriminator's features: it needs an adversarial weight > 0")
+        if self.periodic_weight and self.image_size % 8:
+            raise UserError(f"the periodic error reads 8-pixel tiles: image size {self.image_size} is not a multiple of 8")
         if self.discriminator_warmup_steps < 0:
             raise UserError(f"discriminator warm-up must be >= 0 steps, got {self.discriminator_warmup_steps}")
         if self.learning_rate <= 0 or self.batch_size < 1:

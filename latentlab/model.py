@@ -18,7 +18,7 @@ from latentlab.config import ModelConfig, load_model_json, model_json_path, requ
 from latentlab.distributed import across_workers, replicas_in_sync
 from latentlab.errors import UserError
 from latentlab.files import atomic_path
-from latentlab.imaging import artefact_bins
+from latentlab.imaging import ARTEFACT_PERIOD
 
 
 class Sampling(layers.Layer):
@@ -124,15 +124,17 @@ def reconstruction_errors(images, reconstructions, kind: str):
 def periodic_errors(images, reconstructions):
     """Each image's squared error at the frequencies of `imaging.artefact_bins` (every pattern that repeats every 8
     pixels: what stride-2 transposed convolutions stamp, and what `evaluate`'s checkerboard measure reads), summed over
-    channels, in the units of `reconstruction_errors` (Parseval: the energy of that part of the error): (N, S, S, C)
-    x 2 -> (N,)."""
-    height, width = images.shape[1], images.shape[2]
-    mask = np.zeros((height, width), np.float32)
-    mask[artefact_bins(height, width)] = 1.0
-    error = ops.transpose(images - reconstructions, (0, 3, 1, 2))
-    real, imaginary = ops.fft2((error, ops.zeros_like(error)))
-    power = (ops.square(real) + ops.square(imaginary)) * mask
-    return ops.sum(power, axis=(1, 2, 3)) / float(height * width)
+    channels, in the units of `reconstruction_errors` (the energy of that part of the error): (N, S, S, C) x 2 -> (N,).
+
+    Those frequencies hold exactly the error's 8x8-periodic part: the mean error of each of the 64 positions in an
+    8x8 tile, over all tiles, less its overall mean. Its energy, S * S / 64 times its sum of squares, equals the sum of
+    the FFT's power at those bins over S * S, at the cost of a reshape and a mean."""
+    height, width, channels = images.shape[1], images.shape[2], images.shape[3]
+    period = ARTEFACT_PERIOD
+    tiles = ops.reshape(images - reconstructions, (-1, height // period, period, width // period, period, channels))
+    cell_means = ops.mean(tiles, axis=(1, 3))
+    periodic = cell_means - ops.mean(cell_means, axis=(1, 2), keepdims=True)
+    return ops.sum(ops.square(periodic), axis=(1, 2, 3)) * (height * width / period**2)
 
 
 def reconstruction_loss(images, reconstructions, kind: str):
@@ -168,6 +170,11 @@ class VAE(keras.Model):
         self.encoder = build_encoder(config)
         self.decoder = build_decoder(config)
         self.discriminator = build_discriminator(config.image_shape) if with_discriminator else None
+        if with_discriminator:  # the steps of this adversarial run (train_steps counts the model's whole life)
+            self.adversarial_steps = self.add_weight(
+                shape=(), initializer="zeros", trainable=False, name="adversarial_steps",
+                aggregation="only_first_replica",
+            )
         self.sampling = Sampling(name="sampling")
         self.train_steps = self.add_weight(
             shape=(), initializer="zeros", trainable=False, name="train_steps",
@@ -221,8 +228,11 @@ class VAE(keras.Model):
             terms = adversarial_losses(self.discriminator, x, reconstructions)
             decoder_terms = (self.config.adversarial_weight * terms["adversarial"]
                              + self.config.feature_matching_weight * terms["matching"])
-            started = ops.cast(self.optimizer.iterations >= self.config.discriminator_warmup_steps, "float32")
+            started = ops.cast(ops.greater_equal(self.adversarial_steps, self.config.discriminator_warmup_steps),
+                               "float32")
             total = total + started * decoder_terms + terms["critic"]
+            if training:
+                self.adversarial_steps.assign(self.adversarial_steps + 1.0)
             for tracker in self.adversarial_trackers:
                 tracker.update_state(terms[tracker.name])
         if training:

@@ -75,6 +75,24 @@ def test_each_adversarial_term_moves_only_its_own_network():
     assert float(terms["critic"]) >= 0 and float(terms["matching"]) > 0
 
 
+@pytest.mark.parametrize("warmup", [0, 1000])
+def test_the_decoders_terms_wait_for_the_discriminators_warmup(warmup):
+    from latentlab.training import compile_for_training
+
+    config = tiny_config(adversarial_weight=0.01, feature_matching_weight=0.01, discriminator_warmup_steps=warmup)
+    vae = build_vae(config, with_discriminator=True)
+    compile_for_training(vae, 1e-3)
+    images = np.random.default_rng(0).uniform(size=(16, 32, 32, 3)).astype(np.float32)
+    history = {k: v[0] for k, v in vae.fit(images, batch_size=8, epochs=1, verbose=0).history.items()}
+    without_decoder_terms = history["reconstruction"] + config.beta * history["kl"] + history["critic"]
+    decoder_terms = 0.01 * (history["adversarial"] + history["matching"])
+    if warmup:
+        assert history["loss"] == pytest.approx(without_decoder_terms, rel=1e-4)
+    else:
+        assert history["loss"] == pytest.approx(without_decoder_terms + decoder_terms, rel=1e-4)
+    assert float(vae.adversarial_steps.numpy()) == 2
+
+
 def test_adversarial_fine_tuning_trains_the_decoder_only_and_ships_a_plain_weights_file(tmp_path, trained_tiny,
                                                                                         image_folder):
     weights = tmp_path / "vae.weights.h5"
