@@ -59,8 +59,8 @@ def cmd_train(args) -> int:
         image_size=args.image_size, latent_dim=args.latent_dim, loss=args.loss, beta=args.beta,
         beta_warmup_steps=args.beta_warmup_steps, learning_rate=args.learning_rate, batch_size=args.batch_size,
         crop=args.crop, perceptual_weight=args.perceptual_weight, perceptual_net=args.perceptual_net,
-        periodic_weight=args.periodic_weight, adversarial_weight=args.adversarial_weight, feature_matching_weight=args.feature_matching_weight,
-        discriminator_warmup_steps=args.discriminator_warmup_steps,
+        periodic_weight=args.periodic_weight, adversarial_weight=args.adversarial_weight,
+        feature_matching_weight=args.feature_matching_weight, discriminator_warmup_steps=args.discriminator_warmup_steps,
         freeze_encoder=None if args.freeze_encoder is None else args.freeze_encoder == "on",
         **architecture_changes(args),
     )
@@ -156,7 +156,8 @@ def cmd_evaluate(args) -> int:
               f"PSNR {result['psnr']:.2f} dB; grid: {args.grid}")
         print(f"sharpness {result['sharpness']:.3f} (Laplacian variance, reconstruction / original, median), "
               f"checkerboard {result['checkerboard']:.3f} (8-, 4-, 2-pixel spectral peaks, reconstruction / original, "
-              f"median)")
+              f"median), periodic excess {result['periodic_excess']:.2f} (the largest power ratio at or beside those "
+              f"periods, any colour)")
         if faces is not None:
             face_rate = ("no samples" if samples is None
                          else f"{result['face_rate']:.1%} of {len(samples)} samples ({prior_name})")

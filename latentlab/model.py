@@ -159,9 +159,8 @@ class VAE(keras.Model):
     `config.beta_warmup_steps` training steps (counted in the `train_steps` variable, saved with
     the weights so that a resumed run keeps its place in the warm-up), plus `config.perceptual_weight` times
     the `perceptual` distance once training attaches one (`latentlab.perceptual`), plus `config.periodic_weight` times
-    the `periodic_errors`, plus the adversarial terms when
-    it is built `with_discriminator` (`latentlab.adversarial`; the discriminator trains with the same optimizer and
-    is saved in checkpoints, never in the weights users load).
+    the `periodic_errors`, plus the adversarial terms when it is built `with_discriminator` (`latentlab.adversarial`;
+    the discriminator trains with the same optimizer and is saved in checkpoints, never in the weights users load).
     """
 
     def __init__(self, config: ModelConfig, with_discriminator: bool = False, **kwargs):

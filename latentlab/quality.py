@@ -39,20 +39,34 @@ def sharpness_ratios(originals: np.ndarray, reconstructions: np.ndarray) -> np.n
 def periodic_power(images: np.ndarray) -> np.ndarray:
     """|FFT2|^2 of the periodic component of each grey image (Moisan's periodic + smooth decomposition): the
     spectrum without the cross that the jump between opposite borders adds along both axes. (N, S, S)"""
-    g = grey(images).astype(np.float64)
+    return plane_periodic_power(grey(images))
+
+
+def plane_periodic_power(planes: np.ndarray) -> np.ndarray:
+    """`periodic_power` of float image planes (..., H, W), one per leading index."""
+    g = np.asarray(planes, np.float64)
     border = np.zeros_like(g)
-    row_jump, column_jump = g[:, -1, :] - g[:, 0, :], g[:, :, -1] - g[:, :, 0]
-    border[:, 0, :] += row_jump
-    border[:, -1, :] -= row_jump
-    border[:, :, 0] += column_jump
-    border[:, :, -1] -= column_jump
-    height, width = g.shape[1:]
+    row_jump, column_jump = g[..., -1, :] - g[..., 0, :], g[..., :, -1] - g[..., :, 0]
+    border[..., 0, :] += row_jump
+    border[..., -1, :] -= row_jump
+    border[..., :, 0] += column_jump
+    border[..., :, -1] -= column_jump
+    height, width = g.shape[-2:]
     laplacian = (2 * np.cos(2 * np.pi * np.arange(height) / height)[:, None]
                  + 2 * np.cos(2 * np.pi * np.arange(width) / width)[None, :] - 4)
     laplacian[0, 0] = 1.0
     smooth = np.fft.fft2(border) / laplacian
-    smooth[:, 0, 0] = 0.0
+    smooth[..., 0, 0] = 0.0
     return np.abs(np.fft.fft2(g) - smooth) ** 2
+
+
+def near_artefact_bins(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of every artefact bin and its 8 neighbours: where a periodic pattern, or one under a slow
+    wave (which moves its power one bin aside), puts its power."""
+    rows, columns = artefact_bins(height, width)
+    near = np.array(sorted({((r + dy) % height, (c + dx) % width)
+                            for r, c in zip(rows, columns) for dy in (-1, 0, 1) for dx in (-1, 0, 1)}))
+    return near[:, 0], near[:, 1]
 
 
 def artefact_peak_ratio(images: np.ndarray) -> np.ndarray:
@@ -142,20 +156,31 @@ class QualityMeter:
     def __init__(self, faces: FaceRecognizer | None = None):
         self.faces = faces
         self.sharpness, self.checkerboard, self.identity_distances, self.originals_with_face = [], [], [], []
+        self.near_power = {"originals": 0.0, "reconstructions": 0.0}
 
     def add(self, originals: np.ndarray, reconstructions: np.ndarray) -> None:
         self.sharpness.append(sharpness_ratios(originals, reconstructions))
         self.checkerboard.append(checkerboard_ratios(originals, reconstructions))
+        rows, columns = near_artefact_bins(*originals.shape[1:3])
+        for name, images in (("originals", originals), ("reconstructions", reconstructions)):
+            planes = np.moveaxis(to_float(images), -1, 1)  # (N, C, H, W)
+            self.near_power[name] = self.near_power[name] + plane_periodic_power(planes)[:, :, rows, columns].sum(0)
         if self.faces is not None:
             self.identity_distances.append(self.faces.distances(originals, reconstructions))
             self.originals_with_face.append(self.faces.finds_face(originals))
 
     def result(self, samples: np.ndarray | None = None) -> dict:
-        """sharpness, checkerboard, identity_kept, identity_distance_median, face_rate (of `samples`, prior draws)
-        and face_rate_originals; None where not measured (no recognizer, or no samples)."""
+        """sharpness, checkerboard, periodic_excess, identity_kept, identity_distance_median, face_rate (of `samples`,
+        prior draws) and face_rate_originals; None where not measured (no recognizer, or no samples).
+
+        periodic_excess: over every colour channel and every bin at or beside the artefact frequencies, the largest
+        ratio of the reconstructions' summed power to the originals'. About 1 or less for a faithful or blurred
+        decoder; a pattern drawn in one colour, or under a slow wave, which the grey peak measure misses, lifts it."""
+        excess = self.near_power["reconstructions"] / np.maximum(self.near_power["originals"], 1e-20)
         result = {
             "sharpness": round(float(np.median(np.concatenate(self.sharpness))), 4),
             "checkerboard": round(float(np.median(np.concatenate(self.checkerboard))), 4),
+            "periodic_excess": round(float(np.max(excess)), 3),
             "identity_kept": None, "identity_distance_median": None, "face_rate": None, "face_rate_originals": None,
         }
         if self.faces is not None:

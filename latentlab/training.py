@@ -313,8 +313,9 @@ def build_for_training(start: RunStart, options: TrainOptions, files: RunFiles, 
 
 
 def start_from(vae: VAE, weights_path: Path) -> None:
-    """Load `weights_path` into `vae`; when its architecture differs (residual blocks added, say), copy every layer
-    the two share and say which start as initialised."""
+    """Load `weights_path` into `vae`; when its architecture differs (residual blocks added, say) or `vae` has a
+    discriminator (which weights files never hold), copy every layer the two share and say which start as
+    initialised."""
     init_config = load_model_json(model_json_path(weights_path))[0]
     if vae.config.same_architecture(init_config) and vae.discriminator is None:
         load_weights_checked(vae, weights_path)

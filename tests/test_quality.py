@@ -16,8 +16,8 @@ EVAL_PACKAGES = importlib.util.find_spec("dlib") is not None and importlib.util.
     "face_recognition_models") is not None
 needs_dlib = pytest.mark.skipif(not EVAL_PACKAGES, reason="dlib / face_recognition_models not installed: "
                                 "pip install -r requirements-eval.txt")
-QUALITY_KEYS = ("sharpness", "checkerboard", "identity_kept", "identity_distance_median", "face_rate",
-                "face_rate_originals")
+QUALITY_KEYS = ("sharpness", "checkerboard", "periodic_excess", "identity_kept", "identity_distance_median",
+                "face_rate", "face_rate_originals")
 
 
 def natural_images(n: int, size: int = 64, seed: int = 0) -> np.ndarray:
@@ -54,6 +54,25 @@ def test_checkerboard_median_ignores_blur():
     assert 0.8 < np.median(checkerboard_ratios(images, blurred(images, 2.0))) < 1.25
 
 
+def test_periodic_excess_sees_a_coloured_pattern_under_a_slow_wave_that_the_grey_peaks_miss():
+    images = natural_images(8)
+    meter = QualityMeter()
+    meter.add(images, images)
+    assert meter.result()["periodic_excess"] == pytest.approx(1.0)
+    rows, columns = np.indices(images.shape[1:3])
+    # 2-pixel columns under one slow wave down the image: the power sits one bin beside (0, 32), in red and green only
+    stripes = 0.03 * (-1.0) ** columns * np.cos(2 * np.pi * rows / images.shape[1])
+    striped = np.clip(images / 255.0 + np.stack([stripes, -stripes, 0 * stripes], -1), 0, 1)
+    meter = QualityMeter()
+    meter.add(images, striped)
+    result = meter.result()
+    assert result["checkerboard"] < 1.5, "the grey peak measure misses it"
+    assert result["periodic_excess"] > 5
+    meter = QualityMeter()
+    meter.add(images, blurred(images, 2.0))
+    assert meter.result()["periodic_excess"] < 1.0
+
+
 @needs_dlib
 def test_identity_distance_of_an_image_to_itself_is_zero():
     images = natural_images(2, size=128)
@@ -79,8 +98,8 @@ def _evaluate_json(weights, folder, tmp_path, capsys, *extra) -> tuple[dict, str
 
 def test_evaluate_reports_sharpness_and_checkerboard_without_quality(trained_tiny, image_folder, tmp_path, capsys):
     result, _ = _evaluate_json(trained_tiny, image_folder, tmp_path, capsys)
-    assert 0.0 < result["sharpness"] < 2.0 and 0.0 < result["checkerboard"] < 50.0
-    assert all(result[key] is None for key in QUALITY_KEYS[2:]) and result["samples"] == 0
+    assert 0.0 < result["sharpness"] < 2.0 and 0.0 < result["checkerboard"] < 50.0 and result["periodic_excess"] > 0
+    assert all(result[key] is None for key in QUALITY_KEYS[3:]) and result["samples"] == 0
 
 
 @needs_dlib
@@ -97,7 +116,7 @@ def test_evaluate_quality_without_dlib_reports_nulls_and_a_note(trained_tiny, im
                                                                  monkeypatch):
     monkeypatch.setitem(sys.modules, "dlib", None)
     result, err = _evaluate_json(trained_tiny, image_folder, tmp_path, capsys, "--quality")
-    assert all(result[key] is None for key in QUALITY_KEYS[2:]) and result["sharpness"] > 0
+    assert all(result[key] is None for key in QUALITY_KEYS[3:]) and result["sharpness"] > 0
     notes = [line for line in err.splitlines() if line.startswith("note:")]
     assert len(notes) == 1 and "pip install -r requirements-eval.txt" in notes[0]
 
