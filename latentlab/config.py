@@ -57,8 +57,8 @@ class ModelConfig:
     weight times its hinge loss on the reconstructions, plus `feature_matching_weight` times the L1 distance between
     the discriminator's features of each image and of its reconstruction; both start after the discriminator has
     trained alone for `discriminator_warmup_steps` steps of the run (a fresh discriminator's opinion is noise that the
-    decoder would learn to draw). `freeze_encoder` trains the decoder (and the
-    discriminator) only, which keeps every latent, index and direction made from the encoder valid.
+    decoder would learn to draw). `freeze_encoder` trains the decoder (and the discriminator) only, which keeps every
+    latent, index and direction made from the encoder valid.
     """
 
     image_size: int = 128
