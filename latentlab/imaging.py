@@ -14,7 +14,6 @@ from latentlab.files import atomic_path
 ARTEFACT_PERIOD = 8  # the largest period stacked stride-2 layers stamp: 2 ** 3
 
 
-
 def artefact_bins(height: int, width: int, period: int = ARTEFACT_PERIOD) -> tuple[np.ndarray, np.ndarray]:
     """(rows, columns) of the 2-D FFT bins of every pattern that repeats every `period` pixels along both axes
     (multiples of side / period cycles, DC left out: period ** 2 - 1 bins). With period 8: the periods of 8, 4 (and
@@ -24,6 +23,7 @@ def artefact_bins(height: int, width: int, period: int = ARTEFACT_PERIOD) -> tup
                                 indexing="ij")
     artefact = (rows + columns) > 0
     return rows[artefact], columns[artefact]
+
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """Float images in [0, 1] -> uint8 (values clipped); uint8 passes through."""
