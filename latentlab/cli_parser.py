@@ -77,8 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="weight of the perceptual loss (0: none; the shipped model's recipe is in the README)")
     train.add_argument("--perceptual-net", help="the perceptual loss's feature network, a judge-format weights file "
                                                 "that is not the judge (default data/perceptual.weights.h5)")
-    train.add_argument("--periodic-weight", type=float,
-                       help="extra weight of the error at the frequencies of 2-, 4- and 8-pixel grids (0: none)")
+    train.add_argument("--spectral-weight", type=float,
+                       help="weight of the energy by which the reconstructions' power spectrum exceeds the photos' "
+                            "(0: none)")
     train.add_argument("--adversarial-weight", type=float,
                        help="weight of a PatchGAN discriminator's hinge loss on the reconstructions (0: none)")
     train.add_argument("--feature-matching-weight", type=float,

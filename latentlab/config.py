@@ -50,9 +50,9 @@ class ModelConfig:
     (`latentlab.codec.refined_means`); 0: the encoder's mean as it is. It is not part of the architecture.
     Training adds `perceptual_weight` times the feature distance of `perceptual_net` (an attribute classifier in
     the judge's format, path relative to the project) between each image and its reconstruction; 0: none.
-    `periodic_weight` adds that weight times each reconstruction's squared error at the frequencies of patterns that
-    repeat every 8 pixels (`model.periodic_errors`; the pixel term counts them once already): the 2-, 4- and 8-pixel
-    grids that transposed convolutions can draw, and that adversarial training rewards them for drawing.
+    `spectral_weight` adds that weight times the log power by which the reconstructions' mean spectrum exceeds twice
+    the images' (`model.spectral_excess`): grids, stripes and grain that the photos do not hold, which transposed
+    convolutions can draw and adversarial training rewards them for drawing; blur costs nothing there.
     `adversarial_weight` > 0 trains a PatchGAN discriminator beside the VAE (`latentlab.adversarial`) and adds that
     weight times its hinge loss on the reconstructions, plus `feature_matching_weight` times the L1 distance between
     the discriminator's features of each image and of its reconstruction; both start after the discriminator has
@@ -81,7 +81,7 @@ class ModelConfig:
     perceptual_weight: float = 0.0
     perceptual_net: str = str(DEFAULT_PERCEPTUAL.relative_to(PROJECT_ROOT))
     refine_steps: int = DEFAULT_REFINE_STEPS
-    periodic_weight: float = 0.0
+    spectral_weight: float = 0.0
     adversarial_weight: float = 0.0
     feature_matching_weight: float = 0.0
     discriminator_warmup_steps: int = 0
@@ -121,13 +121,11 @@ class ModelConfig:
             raise UserError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.crop not in CROPS:
             raise UserError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}")
-        if min(self.beta, self.perceptual_weight, self.periodic_weight, self.adversarial_weight,
+        if min(self.beta, self.perceptual_weight, self.spectral_weight, self.adversarial_weight,
                self.feature_matching_weight) < 0:
-            raise UserError("beta and the perceptual, periodic, adversarial and feature-matching weights must be >= 0")
+            raise UserError("beta and the perceptual, spectral, adversarial and feature-matching weights must be >= 0")
         if self.feature_matching_weight and not self.adversarial_weight:
             raise UserError("feature matching reads the discriminator's features: it needs an adversarial weight > 0")
-        if self.periodic_weight and self.image_size % 8:
-            raise UserError(f"the periodic error reads 8-pixel tiles: image size {self.image_size} is not a multiple of 8")
         if self.discriminator_warmup_steps < 0:
             raise UserError(f"discriminator warm-up must be >= 0 steps, got {self.discriminator_warmup_steps}")
         if self.learning_rate <= 0 or self.batch_size < 1:

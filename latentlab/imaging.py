@@ -11,20 +11,6 @@ import numpy as np
 
 from latentlab.files import atomic_path
 
-ARTEFACT_PERIOD = 8  # the largest period stacked stride-2 layers stamp: 2 ** 3
-
-
-def artefact_bins(height: int, width: int, period: int = ARTEFACT_PERIOD) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, columns) of the 2-D FFT bins of every pattern that repeats every `period` pixels along both axes
-    (multiples of side / period cycles, DC left out: period ** 2 - 1 bins). With period 8: the periods of 8, 4 (and
-    8/3) and 2 pixels that stacked stride-2 transposed convolutions stamp on their output, as rows, columns and
-    checkerboards."""
-    rows, columns = np.meshgrid(np.arange(0, height, height // period), np.arange(0, width, width // period),
-                                indexing="ij")
-    artefact = (rows + columns) > 0
-    return rows[artefact], columns[artefact]
-
-
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """Float images in [0, 1] -> uint8 (values clipped); uint8 passes through."""
     images = np.asarray(images)

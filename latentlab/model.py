@@ -18,7 +18,6 @@ from latentlab.config import ModelConfig, load_model_json, model_json_path, requ
 from latentlab.distributed import across_workers, replicas_in_sync
 from latentlab.errors import UserError
 from latentlab.files import atomic_path
-from latentlab.imaging import ARTEFACT_PERIOD
 
 
 class Sampling(layers.Layer):
@@ -121,20 +120,28 @@ def reconstruction_errors(images, reconstructions, kind: str):
     return ops.sum(per_pixel, axis=(1, 2, 3))
 
 
-def periodic_errors(images, reconstructions):
-    """Each image's squared error at the frequencies of `imaging.artefact_bins` (every pattern that repeats every 8
-    pixels: what stride-2 transposed convolutions stamp, and what `evaluate`'s checkerboard measure reads), summed over
-    channels, in the units of `reconstruction_errors` (the energy of that part of the error): (N, S, S, C) x 2 -> (N,).
+SPECTRAL_TOLERANCE = 2.0  # how many times the photos' power a frequency of the reconstructions may hold for free
+SPECTRAL_FLOOR = 1e-5  # power per pixel below which frequencies are not compared: about one grey level of noise
 
-    Those frequencies hold exactly the error's 8x8-periodic part: the mean error of each of the 64 positions in an
-    8x8 tile, over all tiles, less its overall mean. Its energy, S * S / 64 times its sum of squares, equals the sum of
-    the FFT's power at those bins over S * S, at the cost of a reshape and a mean."""
-    height, width, channels = images.shape[1], images.shape[2], images.shape[3]
-    period = ARTEFACT_PERIOD
-    tiles = ops.reshape(images - reconstructions, (-1, height // period, period, width // period, period, channels))
-    cell_means = ops.mean(tiles, axis=(1, 3))
-    periodic = cell_means - ops.mean(cell_means, axis=(1, 2), keepdims=True)
-    return ops.sum(ops.square(periodic), axis=(1, 2, 3)) * (height * width / period**2)
+
+def spectral_excess(images, reconstructions):
+    """How far the reconstructions' mean power spectrum rises above SPECTRAL_TOLERANCE times the images': the sum,
+    over every channel and 2-D frequency, of max(0, log(P_reconstructions / P_images) - log(SPECTRAL_TOLERANCE)),
+    each P the batch's mean |FFT|^2 of Hann-windowed images (the window keeps the jump between opposite borders out of
+    the spectrum) plus S * S * SPECTRAL_FLOOR: (N, S, S, C) x 2 -> scalar. Zero for a faithful or a blurred decoder;
+    a grid, stripes or grain that the photos do not hold count at their frequencies, wherever they sit in the
+    spectrum and however little energy they carry."""
+    height, width = images.shape[1], images.shape[2]
+    window = np.outer(np.hanning(height), np.hanning(width)).astype("float32")
+    floor = height * width * SPECTRAL_FLOOR
+
+    def mean_power(batch):
+        channels_first = ops.transpose(batch, (0, 3, 1, 2)) * window
+        real, imag = ops.fft2((channels_first, ops.zeros_like(channels_first)))
+        return ops.mean(ops.square(real) + ops.square(imag), axis=0) + floor
+
+    log_ratio = ops.log(mean_power(reconstructions)) - ops.log(mean_power(images))
+    return ops.sum(ops.relu(log_ratio - float(np.log(SPECTRAL_TOLERANCE))))
 
 
 def reconstruction_loss(images, reconstructions, kind: str):
@@ -158,8 +165,8 @@ class VAE(keras.Model):
     Loss = reconstruction + beta_t * KL, where beta_t ramps linearly from 0 to `config.beta` over
     `config.beta_warmup_steps` training steps (counted in the `train_steps` variable, saved with
     the weights so that a resumed run keeps its place in the warm-up), plus `config.perceptual_weight` times
-    the `perceptual` distance once training attaches one (`latentlab.perceptual`), plus `config.periodic_weight` times
-    the `periodic_errors`, plus the adversarial terms when it is built `with_discriminator` (`latentlab.adversarial`;
+    the `perceptual` distance once training attaches one (`latentlab.perceptual`), plus `config.spectral_weight` times
+    the `spectral_excess`, plus the adversarial terms when it is built `with_discriminator` (`latentlab.adversarial`;
     the discriminator trains with the same optimizer and is saved in checkpoints, never in the weights users load).
     """
 
@@ -183,7 +190,7 @@ class VAE(keras.Model):
         self.reconstruction_loss_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_loss_tracker = keras.metrics.Mean(name="kl")
         self.perceptual_loss_tracker = keras.metrics.Mean(name="perceptual")
-        self.periodic_loss_tracker = keras.metrics.Mean(name="periodic")
+        self.spectral_loss_tracker = keras.metrics.Mean(name="spectral")
         self.adversarial_trackers = [keras.metrics.Mean(name=name) for name in ADVERSARIAL_TERMS]
         self.perceptual = None
 
@@ -192,8 +199,8 @@ class VAE(keras.Model):
         trackers = [self.total_loss_tracker, self.reconstruction_loss_tracker, self.kl_loss_tracker]
         if self.perceptual:
             trackers.append(self.perceptual_loss_tracker)
-        if self.config.periodic_weight:
-            trackers.append(self.periodic_loss_tracker)
+        if self.config.spectral_weight:
+            trackers.append(self.spectral_loss_tracker)
         if self.discriminator is not None:
             trackers.extend(self.adversarial_trackers)
         return trackers
@@ -219,10 +226,10 @@ class VAE(keras.Model):
             perceptual = ops.mean(self.perceptual(x, reconstructions))
             total = total + self.config.perceptual_weight * perceptual
             self.perceptual_loss_tracker.update_state(perceptual)
-        if self.config.periodic_weight:
-            periodic = ops.mean(periodic_errors(x, reconstructions))
-            total = total + self.config.periodic_weight * periodic
-            self.periodic_loss_tracker.update_state(periodic)
+        if self.config.spectral_weight:
+            spectral = spectral_excess(x, reconstructions)
+            total = total + self.config.spectral_weight * spectral
+            self.spectral_loss_tracker.update_state(spectral)
         if self.discriminator is not None:
             terms = adversarial_losses(self.discriminator, x, reconstructions)
             decoder_terms = (self.config.adversarial_weight * terms["adversarial"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from latentlab.imaging import artefact_bins, to_float, to_uint8
+from latentlab.imaging import to_float, to_uint8
 
 SAME_PERSON_DISTANCE = 0.6
 # Where dlib's HOG detector puts the face in CelebA's aligned images under the 'celeba' crop: the median box over
@@ -19,6 +19,18 @@ SAME_PERSON_DISTANCE = 0.6
 CELEBA_FACE_BOX = (29 / 128, 45 / 128, 102 / 128, 118 / 128)
 DETECTOR_MIN_SIDE = 128
 EVAL_INSTALL_HINT = "pip install -r requirements-eval.txt"
+ARTEFACT_PERIOD = 8  # the largest period stacked stride-2 layers stamp: 2 ** 3
+
+
+def artefact_bins(height: int, width: int, period: int = ARTEFACT_PERIOD) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the 2-D FFT bins of every pattern that repeats every `period` pixels along both axes
+    (multiples of side / period cycles, DC left out: period ** 2 - 1 bins). With period 8: the periods of 8, 4 (and
+    8/3) and 2 pixels that stacked stride-2 transposed convolutions stamp on their output, as rows, columns and
+    checkerboards."""
+    rows, columns = np.meshgrid(np.arange(0, height, height // period), np.arange(0, width, width // period),
+                                indexing="ij")
+    artefact = (rows + columns) > 0
+    return rows[artefact], columns[artefact]
 
 
 def grey(images: np.ndarray) -> np.ndarray:

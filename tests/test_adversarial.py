@@ -1,4 +1,4 @@
-"""The detail stage, the periodic-error term and adversarial fine-tuning: which weights each loss term moves, and
+"""The detail stage, the spectral-excess term and adversarial fine-tuning: which weights each loss term moves, and
 training through the CLI."""
 
 import csv
@@ -12,7 +12,7 @@ from latentlab.adversarial import adversarial_losses, build_discriminator
 from latentlab.cli import main
 from latentlab.config import load_model_json
 from latentlab.errors import UserError
-from latentlab.model import build_vae, load_vae, periodic_errors, reconstruction_errors, transfer_weights
+from latentlab.model import build_vae, load_vae, spectral_excess, transfer_weights
 from tests.helpers import tiny_config
 
 
@@ -33,7 +33,7 @@ def test_a_detail_stage_joins_a_trained_decoder_without_changing_its_faces():
     ({"detail_width": 8, "decoder_head": "conv"}, "transpose decoder head"),
     ({"feature_matching_weight": 1.0}, "adversarial weight"),
     ({"adversarial_weight": -1.0}, "must be >= 0"),
-    ({"periodic_weight": -1.0}, "must be >= 0"),
+    ({"spectral_weight": -1.0}, "must be >= 0"),
     ({"detail_width": 500}, "detail width"),
 ])
 def test_impossible_settings_are_refused(changes, message):
@@ -41,21 +41,22 @@ def test_impossible_settings_are_refused(changes, message):
         tiny_config(**changes)
 
 
-def test_the_periodic_error_sees_grids_not_noise():
-    rng = np.random.default_rng(0)
-    photos = rng.uniform(0.2, 0.8, (3, 32, 32, 3)).astype(np.float32)
+def test_the_spectral_excess_counts_what_the_photos_do_not_hold_and_spares_blur():
+    rng = np.random.default_rng(1)
     yy, xx = np.mgrid[0:32, 0:32]
-    grids = [0.05 * (-1.0) ** (yy + xx), 0.05 * np.cos(np.pi * xx / 2), 0.05 * (-1.0) ** (yy // 4)]
-    gridded = photos + np.stack(grids)[..., None].astype(np.float32)
-    noise = rng.standard_normal(photos.shape).astype(np.float32)
-    noise *= 0.05 / noise.std()  # the grids' energy, spread over every frequency
-    np.testing.assert_allclose(np.asarray(periodic_errors(photos, photos)), 0.0, atol=1e-6)
-    on_grids = np.asarray(periodic_errors(photos, gridded))
-    total = np.asarray(reconstruction_errors(photos, gridded, "mse"))
-    np.testing.assert_allclose(on_grids, total, rtol=1e-3)  # all of a 2-, 4- or 8-pixel grid's error is counted
-    on_noise = np.asarray(periodic_errors(photos, photos + noise))
-    share = on_noise / np.asarray(reconstruction_errors(photos, photos + noise, "mse"))
-    assert np.all(share < 0.15), share  # noise puts 63 of 1,024 frequencies' share there, about 6 %
+    waves = [0.5 + 0.2 * np.sin(2 * np.pi * (a * xx + b * yy) / 32 + c) for a, b, c in rng.uniform(-2, 2, (12, 3))]
+    photos = np.moveaxis(np.reshape(waves, (4, 3, 32, 32)), 1, -1) + rng.normal(0, 0.02, (4, 32, 32, 3))
+    photos = photos.astype(np.float32)
+    blurred = (photos + np.roll(photos, 1, 1) + np.roll(photos, 1, 2) + np.roll(photos, (1, 1), (1, 2))) / 4
+    for faithful_or_soft in (photos, blurred, 0.5 + 1.3 * (photos - 0.5)):
+        assert float(spectral_excess(photos, faithful_or_soft)) == pytest.approx(0.0, abs=1e-3)
+    slow_wave = np.cos(2 * np.pi * xx / 32)  # a diagonal 2-pixel pattern drifting one bin off the checkerboard
+    stripes = [blurred + (amplitude * (-1.0) ** (yy + xx) * slow_wave)[..., None] * np.array([1.0, -1.0, 1.0])
+               for amplitude in (0.005, 0.02)]
+    faint, strong = (float(spectral_excess(photos, s.astype(np.float32))) for s in stripes)
+    assert 1.0 < faint < strong, (faint, strong)  # a faint pattern costs too, however little energy it holds
+    grain = blurred + rng.normal(0, 0.05, photos.shape).astype(np.float32)
+    assert float(spectral_excess(photos, grain)) > strong
 
 
 def test_each_adversarial_term_moves_only_its_own_network():
@@ -97,7 +98,7 @@ def test_adversarial_fine_tuning_trains_the_decoder_only_and_ships_a_plain_weigh
                                                                                         image_folder):
     weights = tmp_path / "vae.weights.h5"
     args = ["train", "--data", str(image_folder), "--init-from", str(trained_tiny), "--detail-width", "8",
-            "--adversarial-weight", "0.01", "--feature-matching-weight", "0.01", "--periodic-weight", "5",
+            "--adversarial-weight", "0.01", "--feature-matching-weight", "0.01", "--spectral-weight", "5",
             "--discriminator-warmup", "2", "--freeze-encoder", "on",
             "--out", str(weights), "--runs-dir", str(tmp_path / "runs"), "--name", "gan"]
     assert main(args + ["--epochs", "1"]) == 0
@@ -111,7 +112,7 @@ def test_adversarial_fine_tuning_trains_the_decoder_only_and_ships_a_plain_weigh
     assert len(tuned.weights) == len(build_vae(config).weights), "the discriminator stays out of the weights file"
     with open(tmp_path / "runs" / "gan" / "log.csv") as handle:
         row = next(csv.DictReader(handle))
-    assert float(row["critic"]) > 0 and float(row["matching"]) > 0 and float(row["periodic"]) > 0
+    assert float(row["critic"]) > 0 and float(row["matching"]) > 0 and float(row["spectral"]) >= 0
     assert "val_adversarial" in row
     assert main(args + ["--epochs", "2", "--resume"]) == 0, "the checkpoint holds the discriminator for --resume"
 
