@@ -24,7 +24,8 @@ def add_architecture_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoder-kernel", type=int, choices=(3, 4), help="size of the encoder's strided convolutions")
     parser.add_argument("--batch-norm", choices=("on", "off"), help="BatchNormalization after each strided layer")
     parser.add_argument("--decoder-head", choices=DECODER_HEADS,
-                        help="transpose: the last transposed convolution writes RGB; conv: one more full-size layer")
+                        help="transpose: the last transposed convolution writes RGB; conv: one more full-size layer; "
+                             "resize: conv's layers as bilinear upsampling + 3x3 convolution (no transposed convolution)")
     parser.add_argument("--encoder-blocks", type=int,
                         help="residual blocks after each encoder layer at 1/4 of the image size or less (0-4); "
                              "with --init-from new ones start as pass-throughs")

@@ -18,7 +18,7 @@ DEFAULT_JUDGE = DATA_DIR / "judge.weights.h5"
 DEFAULT_PERCEPTUAL = DATA_DIR / "perceptual.weights.h5"
 CROPS = ("celeba", "center", "none")
 LOSSES = ("mse", "bce")
-DECODER_HEADS = ("transpose", "conv")
+DECODER_HEADS = ("transpose", "conv", "resize")
 DEFAULT_REFINE_STEPS = 20
 MAX_REFINE_STEPS = 200
 # The settings that shape the weights: two configs that agree on them load each other's weights files.
@@ -36,9 +36,10 @@ class ModelConfig:
     size once per entry of `widths` (so `image_size` must be a multiple of 2 ** len(widths)) with
     `encoder_kernel` x `encoder_kernel` stride-2 convolutions, then a 1x1 convolution narrows to
     `bottleneck_channels` before the dense layers to the latent. The decoder mirrors it with 4x4
-    stride-2 transposed convolutions; its `decoder_head` is either "transpose" (the last one writes
-    the RGB image directly) or "conv" (one more full-size layer, then a 3x3 convolution to RGB:
-    the first architecture, about twice as slow). `batch_norm` puts BatchNormalization after every strided layer.
+    stride-2 transposed convolutions; its `decoder_head` is "transpose" (the last one writes
+    the RGB image directly), "conv" (one more full-size layer, then a 3x3 convolution to RGB:
+    the first architecture, about twice as slow) or "resize" (the layers of "conv", each a bilinear 2x upsampling and
+    a 3x3 convolution instead: no transposed convolution, so no layer can stamp a checkerboard). `batch_norm` puts BatchNormalization after every strided layer.
     `encoder_blocks` adds that many residual blocks (x + two 3x3 convolutions) after every encoder layer at a
     quarter of the image size or less, `decoder_blocks` after every decoder layer at an eighth or less (where they
     cost the least decoding time); each block's second convolution starts at zero, so a trained model gains

@@ -42,6 +42,17 @@ def _strided_block(x, filters: int, kernel: int, name: str, batch_norm: bool, tr
     return layers.LeakyReLU(0.2, name=f"{name}_act")(x)
 
 
+def _resize_block(x, filters: int, name: str, batch_norm: bool):
+    """Bilinear 2x upsampling, then a 3x3 convolution, optional BatchNormalization, LeakyReLU: doubles H and W with
+    every output pixel made the same way, so no 2-pixel pattern is built into the layer (a stride-2 transposed
+    convolution gives alternate pixels different kernel taps)."""
+    x = layers.UpSampling2D(2, interpolation="bilinear", name=f"{name}_resize")(x)
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=not batch_norm, name=name)(x)
+    if batch_norm:
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.LeakyReLU(0.2, name=f"{name}_act")(x)
+
+
 def _residual_blocks(x, count: int, max_side: int, name: str):
     """`count` blocks x + conv(act(conv(x))) of 3x3 convolutions at x's width where x is at most `max_side` pixels
     wide (else x unchanged). The second convolution starts at zero: a new block passes x through."""
@@ -82,12 +93,15 @@ def build_decoder(config: ModelConfig) -> keras.Model:
     x = layers.LeakyReLU(0.2, name="unsqueeze_act")(x)
     x = _residual_blocks(x, config.decoder_blocks, config.image_size // 8, "unsqueeze")
     up_widths = list(config.widths[-2::-1])
-    if config.decoder_head == "conv":
+    if config.decoder_head in ("conv", "resize"):
         up_widths.append(config.widths[0])
     for i, width in enumerate(up_widths):
-        x = _strided_block(x, width, 4, f"up{i}", config.batch_norm, transpose=True)
+        if config.decoder_head == "resize":
+            x = _resize_block(x, width, f"up{i}", config.batch_norm)
+        else:
+            x = _strided_block(x, width, 4, f"up{i}", config.batch_norm, transpose=True)
         x = _residual_blocks(x, config.decoder_blocks, config.image_size // 8, f"up{i}")
-    if config.decoder_head == "conv":
+    if config.decoder_head in ("conv", "resize"):
         images = layers.Conv2D(config.channels, 3, padding="same", activation="sigmoid", name="image")(x)
     elif config.detail_width:
         logits = layers.Conv2DTranspose(config.channels, 4, strides=2, padding="same", name="image")(x)

@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 
@@ -32,7 +33,8 @@ def test_model_json_without_architecture_fields_means_the_first_architecture():
     assert {"up0_bn", "up1", "image"} <= layer_names
 
 
-@pytest.mark.parametrize("kernel,batch_norm,head", [(3, False, "transpose"), (4, True, "conv"), (3, True, "conv")])
+@pytest.mark.parametrize("kernel,batch_norm,head", [(3, False, "transpose"), (4, True, "conv"), (3, True, "conv"),
+                                                     (3, False, "resize")])
 def test_every_architecture_choice_builds_the_right_shapes(kernel, batch_norm, head):
     config = tiny_config(encoder_kernel=kernel, batch_norm=batch_norm, decoder_head=head)
     vae = build_vae(config)
@@ -41,7 +43,26 @@ def test_every_architecture_choice_builds_the_right_shapes(kernel, batch_norm, h
     assert np.asarray(vae.decoder(np.zeros((2, 8), np.float32))).shape == (2, 32, 32, 3)
     assert any(layer.name.endswith("_bn") for layer in vae.encoder.layers) == batch_norm
     assert vae.encoder.get_layer("down0").kernel.shape[:2] == (kernel, kernel)
-    assert ("up1" in {layer.name for layer in vae.decoder.layers}) == (head == "conv")
+    assert ("up1" in {layer.name for layer in vae.decoder.layers}) == (head in ("conv", "resize"))
+    transposed = [layer.name for layer in vae.decoder.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert (not transposed) == (head == "resize")
+
+
+@pytest.mark.parametrize("head,patterned", [("transpose", True), ("resize", False)])
+def test_only_a_transposed_decoder_stamps_a_pattern_on_a_flat_face(head, patterned):
+    """Odena et al.'s demonstration: from a spatially constant feature map, stride-2 transposed convolutions with
+    random weights draw a 2-pixel pattern; bilinear upsampling + convolution keeps the inside of the image flat."""
+    keras.utils.set_random_seed(3)
+    decoder = build_vae(tiny_config(decoder_head=head)).decoder
+    for layer in decoder.layers:
+        if layer.weights and layer.name != "expand":
+            layer.set_weights([np.random.default_rng(4).normal(0, 0.3, w.shape) for w in layer.get_weights()])
+    expand = decoder.get_layer("expand")
+    kernel, bias = expand.get_weights()
+    expand.set_weights([np.zeros_like(kernel), np.full_like(bias, 0.5)])
+    image = np.asarray(decoder(np.zeros((1, 8), np.float32)))[0]
+    inside = image[12:20, 12:20]  # beyond the reach of the zero padding at the borders
+    assert (inside.std(axis=(0, 1)).max() > 1e-3) == patterned
 
 
 @pytest.mark.parametrize("changes", [{"encoder_kernel": 5}, {"decoder_head": "pixelshuffle"}, {"encoder_blocks": 5},
