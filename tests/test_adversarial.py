@@ -117,6 +117,20 @@ def test_adversarial_fine_tuning_trains_the_decoder_only_and_ships_a_plain_weigh
     assert main(args + ["--epochs", "2", "--resume"]) == 0, "the checkpoint holds the discriminator for --resume"
 
 
+def test_a_resize_decoder_grows_on_a_trained_encoder_that_stays_as_it_was(tmp_path, trained_tiny, image_folder):
+    weights = tmp_path / "vae.weights.h5"
+    assert main(["train", "--data", str(image_folder), "--init-from", str(trained_tiny), "--decoder-head", "resize",
+                 "--freeze-encoder", "on", "--epochs", "1", "--out", str(weights),
+                 "--runs-dir", str(tmp_path / "runs"), "--name", "resize"]) == 0
+    config, _ = load_model_json(weights.with_name("model.json"))
+    assert config.decoder_head == "resize"
+    start, grown = load_vae(trained_tiny)[0], load_vae(weights)[0]
+    for before, after in zip(start.encoder.get_weights(), grown.encoder.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert np.asarray(grown.decoder(np.zeros((2, 8), np.float32))).shape == (2, 32, 32, 3)
+    assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in grown.decoder.layers)
+
+
 def test_the_discriminator_sends_the_decoder_no_two_pixel_pattern():
     """On a smooth image, a strided convolution's input gradient peaks at the 2-pixel frequencies; the
     discriminator's, with its blurred downsampling, does not."""
