@@ -79,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--perceptual-net", help="the perceptual loss's feature network, a judge-format weights file "
                                                 "that is not the judge (default data/perceptual.weights.h5)")
     train.add_argument("--spectral-weight", type=float,
-                       help="weight of the energy by which the reconstructions' power spectrum exceeds the photos' "
-                            "(0: none)")
+                       help="weight of the log power by which the reconstructions' spectrum exceeds twice the "
+                            "photos' at any frequency: a guard against grids, stripes and grain (0: none)")
     train.add_argument("--adversarial-weight", type=float,
                        help="weight of a PatchGAN discriminator's hinge loss on the reconstructions (0: none)")
     train.add_argument("--feature-matching-weight", type=float,

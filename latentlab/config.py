@@ -39,7 +39,8 @@ class ModelConfig:
     stride-2 transposed convolutions; its `decoder_head` is "transpose" (the last one writes
     the RGB image directly), "conv" (one more full-size layer, then a 3x3 convolution to RGB:
     the first architecture, about twice as slow) or "resize" (the layers of "conv", each a bilinear 2x upsampling and
-    a 3x3 convolution instead: no transposed convolution, so no layer can stamp a checkerboard). `batch_norm` puts BatchNormalization after every strided layer.
+    a 3x3 convolution instead: no transposed convolution, so no layer can stamp a checkerboard). `batch_norm` puts
+    BatchNormalization after every strided layer.
     `encoder_blocks` adds that many residual blocks (x + two 3x3 convolutions) after every encoder layer at a
     quarter of the image size or less, `decoder_blocks` after every decoder layer at an eighth or less (where they
     cost the least decoding time); each block's second convolution starts at zero, so a trained model gains
