@@ -93,7 +93,7 @@ def cmd_distill(args) -> int:
 
     options = TrainOptions(data=args.data, out=args.out, epochs=args.epochs, name=args.name,
                            cache=not args.no_cache, limit=args.limit, runs_dir=args.runs_dir)
-    print(json.dumps(distill(args.teacher, student_config, options)))
+    print(json.dumps(distill(args.teacher, student_config, options, args.decoder_target)))
     return 0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from latentlab.attributes import DEFAULT_ATTRIBUTES, DIRECTION_METHODS
 from latentlab.config import (CROPS, DECODER_HEADS, DEFAULT_JUDGE, DEFAULT_LATENTS, DEFAULT_REFINE_STEPS,
-                              DEFAULT_WEIGHTS, LOSSES, PROJECT_ROOT)
+                              DEFAULT_WEIGHTS, DISTILL_DECODER_TARGETS, LOSSES, PROJECT_ROOT)
 from latentlab.prior import PRIORS
 from latentlab.distributed import STRATEGIES, WORKER_TIMEOUT_S
 
@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     distill.add_argument("--epochs", type=int, default=5)
     distill.add_argument("--batch-size", type=int)
     distill.add_argument("--lr", type=float, dest="learning_rate", default=1e-3)
+    distill.add_argument("--decoder-target", choices=DISTILL_DECODER_TARGETS, default="images",
+                         help="what the student decoder learns to draw from the teacher's latents: the images, or "
+                              "the teacher decoder's output for the same latents")
     add_architecture_args(distill)
     distill.add_argument("--name", help="run name (the image cache goes to runs/.cache)")
     distill.add_argument("--no-cache", action="store_true", help="do not cache preprocessed images on disk")

@@ -19,6 +19,7 @@ DEFAULT_PERCEPTUAL = DATA_DIR / "perceptual.weights.h5"
 CROPS = ("celeba", "center", "none")
 LOSSES = ("mse", "bce")
 DECODER_HEADS = ("transpose", "conv", "resize")
+DISTILL_DECODER_TARGETS = ("images", "teacher")  # what `distill` teaches the student decoder to draw
 DEFAULT_REFINE_STEPS = 20
 MAX_REFINE_STEPS = 200
 # The settings that shape the weights: two configs that agree on them load each other's weights files.

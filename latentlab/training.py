@@ -28,9 +28,9 @@ from latentlab.errors import UserError
 from latentlab.files import atomic_write_text
 from latentlab.imaging import comparison_grid, make_grid, save_loss_plot, save_png, to_float
 from latentlab.metrics import mse_per_image, psnr
-from latentlab.model import (VAE, build_vae, load_vae, load_weights_checked, save_checkpoint_atomic, save_weights_atomic,
-                             transfer_weights)
+from latentlab.model import VAE, build_vae, load_vae, load_weights_checked, save_checkpoint_atomic, save_weights_atomic
 from latentlab.perceptual import PerceptualDistance
+from latentlab.resize_fit import start_student
 
 RUNS_DIR = PROJECT_ROOT / "runs"
 VAL_PREVIEW = 16
@@ -315,12 +315,14 @@ def build_for_training(start: RunStart, options: TrainOptions, files: RunFiles, 
 def start_from(vae: VAE, weights_path: Path) -> None:
     """Load `weights_path` into `vae`; when its architecture differs (residual blocks added, say) or `vae` has a
     discriminator (which weights files never hold), copy every layer the two share and say which start as
-    initialised."""
+    initialised. A resize decoder started from a transposed one starts as its least-squares fit (`resize_fit`)."""
     init_config = load_model_json(model_json_path(weights_path))[0]
     if vae.config.same_architecture(init_config) and vae.discriminator is None:
         load_weights_checked(vae, weights_path)
         return
-    new_layers = transfer_weights(load_vae(weights_path)[0], vae)
+    new_layers, fitted = start_student(load_vae(weights_path)[0], vae)
+    if fitted:
+        print(f"--init-from {weights_path}: {fitted}", flush=True)
     if new_layers:
         print(f"--init-from {weights_path}: {len(new_layers)} layer(s) not in it start as initialised "
               f"({', '.join(new_layers)})", flush=True)

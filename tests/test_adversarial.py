@@ -13,6 +13,7 @@ from latentlab.cli import main
 from latentlab.config import load_model_json
 from latentlab.errors import UserError
 from latentlab.model import build_vae, load_vae, spectral_excess, transfer_weights
+from latentlab.resize_fit import can_fit, fit_resize_decoder
 from tests.helpers import tiny_config
 
 
@@ -117,11 +118,13 @@ def test_adversarial_fine_tuning_trains_the_decoder_only_and_ships_a_plain_weigh
     assert main(args + ["--epochs", "2", "--resume"]) == 0, "the checkpoint holds the discriminator for --resume"
 
 
-def test_a_resize_decoder_grows_on_a_trained_encoder_that_stays_as_it_was(tmp_path, trained_tiny, image_folder):
+def test_a_resize_decoder_grows_on_a_trained_encoder_that_stays_as_it_was(tmp_path, trained_tiny, image_folder,
+                                                                          capsys):
     weights = tmp_path / "vae.weights.h5"
     assert main(["train", "--data", str(image_folder), "--init-from", str(trained_tiny), "--decoder-head", "resize",
                  "--freeze-encoder", "on", "--epochs", "1", "--out", str(weights),
                  "--runs-dir", str(tmp_path / "runs"), "--name", "resize"]) == 0
+    assert "the resize decoder's up0, up1, image start as the least-squares fit" in capsys.readouterr().out
     config, _ = load_model_json(weights.with_name("model.json"))
     assert config.decoder_head == "resize"
     start, grown = load_vae(trained_tiny)[0], load_vae(weights)[0]
@@ -129,6 +132,33 @@ def test_a_resize_decoder_grows_on_a_trained_encoder_that_stays_as_it_was(tmp_pa
         np.testing.assert_array_equal(before, after)
     assert np.asarray(grown.decoder(np.zeros((2, 8), np.float32))).shape == (2, 32, 32, 3)
     assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in grown.decoder.layers)
+
+
+def test_a_resize_decoder_starts_as_the_least_squares_fit_of_the_transposed_one(trained_tiny):
+    source = load_vae(trained_tiny)[0]
+    target = build_vae(source.config.replace(decoder_head="resize"))
+    transfer_weights(source, target)
+    z = np.random.default_rng(5).standard_normal((32, 8)).astype(np.float32)
+    teacher = np.asarray(source.decoder(z))
+    error = lambda: float(np.mean(np.square(np.asarray(target.decoder(z)) - teacher)))  # noqa: E731
+    copied_only = error()
+    fitted, psnr = fit_resize_decoder(source.decoder, target.decoder)
+    assert fitted == ["up0", "up1", "image"]
+    assert error() < 0.2 * copied_only
+    assert psnr > 10 * np.log10(1 / copied_only) + 7
+    assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in target.decoder.layers)
+
+
+@pytest.mark.parametrize("source_changes,target_changes,fits", [
+    ({}, {"decoder_head": "resize"}, True),
+    ({}, {"decoder_head": "conv"}, False),
+    ({"decoder_head": "resize"}, {"decoder_head": "resize"}, False),
+    ({"batch_norm": True}, {"decoder_head": "resize", "batch_norm": True}, False),
+    ({}, {"decoder_head": "resize", "widths": (8, 8)}, False),
+])
+def test_only_a_transposed_decoder_without_batch_norm_is_fitted(source_changes, target_changes, fits):
+    base = tiny_config(decoder_head="transpose", batch_norm=False)
+    assert can_fit(base.replace(**source_changes), base.replace(**target_changes)) == fits
 
 
 def test_the_discriminator_sends_the_decoder_no_two_pixel_pattern():

@@ -9,7 +9,9 @@ import pytest
 from latentlab.cli import main
 from latentlab.config import LEGACY_ARCHITECTURE, ModelConfig, load_model_json, model_json_path
 from latentlab.errors import UserError
+from latentlab.distill import Distiller
 from latentlab.model import build_vae, load_vae, transfer_weights
+from latentlab.resize_fit import start_student
 from tests.helpers import TINY, tiny_config
 
 
@@ -184,3 +186,42 @@ def test_learning_rate_warms_up_then_decays(tmp_path):
     assert rates((0, 100), lr_warmup_steps=0) == pytest.approx([2e-4, 1e-5])
     assert rates((0, 5, 10, 100), lr_schedule="constant", lr_warmup_steps=10) == pytest.approx([0, 1e-4, 2e-4, 2e-4])
     assert rates((0, 100), lr_schedule="constant", lr_warmup_steps=0) == [2e-4, 2e-4]
+
+
+def test_a_teacher_target_asks_the_student_decoder_for_the_teachers_faces(trained_tiny):
+    teacher, _ = load_vae(trained_tiny)
+    twin = build_vae(teacher.config)
+    transfer_weights(teacher, twin)
+    images = np.random.default_rng(6).random((8, 32, 32, 3), dtype=np.float32)
+
+    def loss(decoder_target: str) -> float:
+        distiller = Distiller(teacher, twin, decoder_target, train_encoder=False)
+        return float(distiller.compute_loss(x=images, y_pred=distiller(images)))
+
+    assert loss("teacher") < 1e-6  # the same decoder draws the same face from the same latent
+    assert loss("images") > 1.0
+
+
+def test_distill_into_a_resize_decoder_keeps_a_copied_encoder(trained_tiny, image_folder, tmp_path, capsys):
+    out = tmp_path / "student.weights.h5"
+    assert main(["distill", "--teacher", str(trained_tiny), "--data", str(image_folder), "--out", str(out),
+                 "--epochs", "2", "--lr", "1e-3", "--decoder-head", "resize", "--decoder-target", "teacher",
+                 "--batch-size", "8", "--runs-dir", str(tmp_path / "runs")]) == 0
+    printed = capsys.readouterr().out
+    assert "least-squares fit" in printed and "the encoder is the teacher's" in printed
+    config, saved = load_model_json(model_json_path(out))
+    assert config.decoder_head == "resize" and saved["decoder_target"] == "teacher"
+    teacher, _ = load_vae(trained_tiny)
+    student, _ = load_vae(out)
+    for before, after in zip(teacher.encoder.get_weights(), student.encoder.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    started = build_vae(config)
+    start_student(teacher, started)
+    kernel = lambda vae: np.asarray(vae.decoder.get_layer("up0").kernel)  # noqa: E731
+    assert np.any(kernel(student) != kernel(started))  # the decoder trained on from its fitted start
+
+
+def test_distill_refuses_an_unknown_decoder_target(trained_tiny):
+    teacher, _ = load_vae(trained_tiny)
+    with pytest.raises(UserError, match="decoder target"):
+        Distiller(teacher, build_vae(teacher.config), decoder_target="photos")
