@@ -3,9 +3,9 @@ least-squares fit of the stride-2 transposed convolution it replaces.
 
 A transposed convolution gives each of the four pixels of a 2x2 output block its own kernel; a resize layer gives them
 one, so it can only approximate it, and the part it cannot draw is the phase-dependent one: the 2-, 4- and 8-pixel
-patterns. The fit is a linear regression per layer (the layer's input is the teacher's, so each fit is exact for that
-layer alone): on the teacher's activations for latents drawn from N(0, I), find the 3x3 kernel and bias that map the
-bilinearly upsampled input to the teacher layer's output before its activation. The last transposed convolution
+patterns. The fit is a ridge regression per layer, each on the teacher's own input to that layer: on the teacher's
+activations for latents drawn from N(0, I), the 3x3 kernel and bias that map the bilinearly upsampled input closest
+to the teacher layer's output before its activation. The last transposed convolution
 writes RGB at full size; the resize decoder has one more upsampling layer there, which starts as the identity, and
 its RGB convolution is fitted to the teacher's logits. Fitting on N(0, I) draws gave the same start as fitting on the
 latents of 1,500 training faces (23.1 dB from the shipped decoder's faces for validation latents, either way), so no
@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+
+from latentlab.model import transfer_weights
 
 FIT_LATENTS = 256  # N(0, I) draws whose activations the fit matches
 CHECK_LATENTS = 64  # further draws on which the fitted decoder's PSNR against the teacher is reported
@@ -38,8 +40,6 @@ def start_student(source, target) -> tuple[list[str], str | None]:
     """Copy every layer `source` and `target` (VAEs) share (`model.transfer_weights`), then, where `can_fit`, fit the
     resize decoder's upsampling layers to the transposed ones. Returns (the layers still as initialised, a line saying
     what was fitted, or None)."""
-    from latentlab.model import transfer_weights
-
     left = transfer_weights(source, target)
     if not can_fit(source.config, target.config):
         return left, None
@@ -56,8 +56,8 @@ def fit_resize_decoder(source: keras.Model, target: keras.Model, seed: int = 0) 
     rng = np.random.default_rng(seed)
     latent_dim = source.input.shape[-1]
     latents = rng.standard_normal((FIT_LATENTS, latent_dim)).astype("float32")
-    transposed = sorted(layer.name for layer in source.layers
-                        if isinstance(layer, keras.layers.Conv2DTranspose) and layer.name.startswith("up"))
+    transposed = [layer.name for layer in source.layers  # in the decoder's order: up0, up1, ...
+                  if isinstance(layer, keras.layers.Conv2DTranspose) and layer.name.startswith("up")]
     fitted = []
     for name in transposed:
         source_layer = source.get_layer(name)
