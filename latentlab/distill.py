@@ -120,7 +120,7 @@ def distill(teacher_weights, student_config: ModelConfig, options: TrainOptions,
 
     student = build_vae(student_config)
     new_layers, fitted = start_student(teacher, student)
-    train_encoder = any(name in {layer.name for layer in student.encoder.layers} for name in new_layers)
+    train_encoder = bool({layer.name for layer in student.encoder.layers} & set(new_layers))
     distiller = Distiller(teacher, student, decoder_target, train_encoder)
     compile_for_training(distiller, learning_rate_schedule(student_config, options, steps_per_epoch))
     summary = {

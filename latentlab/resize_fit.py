@@ -5,11 +5,10 @@ A transposed convolution gives each of the four pixels of a 2x2 output block its
 one, so it can only approximate it, and the part it cannot draw is the phase-dependent one: the 2-, 4- and 8-pixel
 patterns. The fit is a ridge regression per layer, each on the teacher's own input to that layer: on the teacher's
 activations for latents drawn from N(0, I), the 3x3 kernel and bias that map the bilinearly upsampled input closest
-to the teacher layer's output before its activation. The last transposed convolution
-writes RGB at full size; the resize decoder has one more upsampling layer there, which starts as the identity, and
-its RGB convolution is fitted to the teacher's logits. Fitting on N(0, I) draws gave the same start as fitting on the
-latents of 1,500 training faces (23.1 dB from the shipped decoder's faces for validation latents, either way), so no
-images are needed.
+to the teacher layer's output before its activation. The last transposed convolution writes RGB at full size; the
+resize decoder has one more upsampling layer there, which starts as the identity, and its RGB convolution is fitted
+to the teacher's logits. Fitting on N(0, I) draws gave the same start as fitting on the latents of 1,500 training
+faces (23.1 dB from the shipped decoder's faces for validation latents, either way), so no images are needed.
 """
 
 from __future__ import annotations
