@@ -62,6 +62,7 @@ def cmd_train(args) -> int:
         spectral_weight=args.spectral_weight, adversarial_weight=args.adversarial_weight,
         feature_matching_weight=args.feature_matching_weight, discriminator_warmup_steps=args.discriminator_warmup_steps,
         freeze_encoder=None if args.freeze_encoder is None else args.freeze_encoder == "on",
+        freeze_decoder_base=None if args.freeze_decoder_base is None else args.freeze_decoder_base == "on",
         **architecture_changes(args),
     )
     if config.perceptual_weight:  # before the images are read and cached

@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="steps the discriminator trains alone before the decoder's adversarial terms start")
     train.add_argument("--freeze-encoder", choices=("on", "off"),
                        help="on: train the decoder only, keeping every latent made from the encoder valid")
+    train.add_argument("--freeze-decoder-base", choices=("on", "off"),
+                       help="on (with --detail-width and --freeze-encoder on): train the detail stage only, on top of "
+                            "the decoder's unchanged face")
     train.add_argument("--lr", type=float, dest="learning_rate")
     train.add_argument("--lr-schedule", choices=("cosine", "constant"), default="cosine")
     train.add_argument("--lr-warmup", type=int, dest="lr_warmup_steps",

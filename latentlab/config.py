@@ -47,8 +47,9 @@ class ModelConfig:
     cost the least decoding time); each block's second convolution starts at zero, so a trained model gains
     blocks (`train --init-from`) without its output changing. `detail_width` > 0 (transpose head only) adds a
     full-resolution detail stage of that width after the head: two 3x3 convolutions read the head's output and the
-    last feature map (upsampled linearly, so no transposed convolution is involved) and add a correction
-    before the sigmoid; its last convolution starts at zero, so it too joins a trained model without changing it.
+    last feature map (upsampled linearly, so no transposed convolution is involved), both blurred, and add one grey
+    correction, faded out at the border, before the sigmoid (`model._detail_stage`); its last convolution starts at
+    zero, so it too joins a trained model without changing it.
     Encoding refines the encoder's mean with `refine_steps` Adam steps on the model's own loss through the decoder
     (`latentlab.codec.refined_means`); 0: the encoder's mean as it is. It is not part of the architecture.
     Training adds `perceptual_weight` times the feature distance of `perceptual_net` (an attribute classifier in
@@ -61,7 +62,8 @@ class ModelConfig:
     the discriminator's features of each image and of its reconstruction; both start after the discriminator has
     trained alone for `discriminator_warmup_steps` steps of the run (a fresh discriminator's opinion is noise that the
     decoder would learn to draw). `freeze_encoder` trains the decoder (and the discriminator) only, which keeps every
-    latent, index and direction made from the encoder valid.
+    latent, index and direction made from the encoder valid; `freeze_decoder_base` (with it) trains the detail stage
+    only, so the face it corrects stays exactly the one the model drew before.
     """
 
     image_size: int = 128
@@ -89,11 +91,13 @@ class ModelConfig:
     feature_matching_weight: float = 0.0
     discriminator_warmup_steps: int = 0
     freeze_encoder: bool = False
+    freeze_decoder_base: bool = False
 
     def __post_init__(self):
         self.widths = tuple(int(w) for w in self.widths)
         self.batch_norm = bool(self.batch_norm)
         self.freeze_encoder = bool(self.freeze_encoder)
+        self.freeze_decoder_base = bool(self.freeze_decoder_base)
         self.validate()
 
     def validate(self) -> None:
@@ -116,6 +120,9 @@ class ModelConfig:
             raise UserError(f"detail width must be 0 to 128, got {self.detail_width}")
         if self.detail_width and self.decoder_head != "transpose":
             raise UserError("a detail stage (detail width > 0) needs the transpose decoder head")
+        if self.freeze_decoder_base and not (self.detail_width and self.freeze_encoder):
+            raise UserError("--freeze-decoder-base trains the detail stage alone: it needs --detail-width > 0 and "
+                            "--freeze-encoder on")
         if not 0 <= self.refine_steps <= MAX_REFINE_STEPS:
             raise UserError(f"refine steps must be 0 to {MAX_REFINE_STEPS}, got {self.refine_steps}")
         if self.latent_dim < 1:

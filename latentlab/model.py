@@ -112,16 +112,54 @@ def build_decoder(config: ModelConfig) -> keras.Model:
     return keras.Model(z, images, name="decoder")
 
 
+class BinomialBlur(layers.Layer):
+    """A fixed, centred [1, 2, 1] x [1, 2, 1] / 16 blur of each channel, (N, H, W, C) -> the same shape, borders
+    extended by their edge pixels: nothing of a 2-pixel pattern gets through it, and edges lose only their sharpest
+    step."""
+
+    def call(self, x):
+        channels = x.shape[-1]
+        taps = np.outer([1.0, 2.0, 1.0], [1.0, 2.0, 1.0]) / 16.0
+        kernel = ops.convert_to_tensor(np.tile(taps[:, :, None, None], (1, 1, channels, 1)).astype("float32"))
+        padded = ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="symmetric")
+        return ops.depthwise_conv(padded, ops.cast(kernel, x.dtype), strides=1, padding="valid")
+
+
+class BorderTaper(layers.Layer):
+    """Scales (N, H, W, C) by 0 at the image's edge, rising linearly to 1 at `margin` pixels in: the detail stage's
+    zero-padded convolutions see a false edge there, and drew bright and dark lines along it."""
+
+    def __init__(self, margin: int = 8, **kwargs):
+        super().__init__(**kwargs)
+        self.margin = margin
+
+    def call(self, x):
+        def ramp(size):
+            distance = np.minimum(np.arange(size), np.arange(size)[::-1])
+            return np.clip(distance / self.margin, 0.0, 1.0)
+
+        mask = np.outer(ramp(x.shape[1]), ramp(x.shape[2]))[None, :, :, None].astype("float32")
+        return x * ops.cast(ops.convert_to_tensor(mask), x.dtype)
+
+
 def _detail_stage(logits, features, width: int):
     """sigmoid(logits + correction): the correction is two 3x3 convolutions over the head's logits (N, S, S, C) and
-    the last feature map (N, S/2, S/2, F) upsampled linearly (nearest neighbour, then a 2x2 average: no 2-pixel blocks
-    for a pattern to grow from). The last convolution starts at zero."""
-    upsampled = layers.UpSampling2D(2, name="detail_up")(features)
+    the last feature map (N, S/2, S/2, F) upsampled linearly (nearest neighbour, then a 2x2 average), both blurred
+    first (`BinomialBlur`): the transposed convolutions leave faint 2-pixel patterns in them, and a stage that reads
+    those learns to amplify them into a grid, while from blurred inputs no convolution at stride 1 can draw a pattern
+    locked to the pixel grid. The correction is one channel added to every colour: fine detail is light and dark,
+    and a stage free to correct each colour drew magenta and green fringes beside edges; it fades out at the border
+    (`BorderTaper`). Its last convolution starts at zero."""
+    smooth_logits = BinomialBlur(name="detail_blur")(logits)
+    smooth_features = BinomialBlur(name="detail_features_blur")(features)
+    upsampled = layers.UpSampling2D(2, name="detail_up")(smooth_features)
     upsampled = layers.AveragePooling2D(2, strides=1, padding="same", name="detail_smooth")(upsampled)
-    h = layers.Concatenate(name="detail_in")([logits, upsampled])
+    h = layers.Concatenate(name="detail_in")([smooth_logits, upsampled])
     h = layers.Conv2D(width, 3, padding="same", name="detail")(h)
     h = layers.LeakyReLU(0.2, name="detail_act")(h)
-    correction = layers.Conv2D(logits.shape[-1], 3, padding="same", kernel_initializer="zeros", name="detail_out")(h)
+    lightness = layers.Conv2D(1, 3, padding="same", kernel_initializer="zeros", name="detail_out")(h)
+    correction = layers.Concatenate(name="detail_grey")([lightness] * logits.shape[-1])
+    correction = BorderTaper(name="detail_taper")(correction)
     return layers.Activation("sigmoid", name="detail_image")(layers.Add(name="detailed")([logits, correction]))
 
 

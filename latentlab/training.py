@@ -303,6 +303,9 @@ def build_for_training(start: RunStart, options: TrainOptions, files: RunFiles, 
         if start.config.perceptual_weight:
             vae.perceptual = PerceptualDistance.load(start.config.perceptual_path)
         vae.encoder.trainable = not start.config.freeze_encoder
+        if start.config.freeze_decoder_base:
+            for layer in vae.decoder.layers:
+                layer.trainable = layer.name.startswith("detail")
         compile_for_training(vae, learning_rate_schedule(start.config, options, steps_per_epoch), bool(options.strategy))
         vae.optimizer.build(vae.trainable_variables)
         if options.resume:

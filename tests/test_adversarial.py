@@ -12,7 +12,7 @@ from latentlab.adversarial import adversarial_losses, build_discriminator
 from latentlab.cli import main
 from latentlab.config import load_model_json
 from latentlab.errors import UserError
-from latentlab.model import build_vae, load_vae, spectral_excess, transfer_weights
+from latentlab.model import BinomialBlur, BorderTaper, build_vae, load_vae, spectral_excess, transfer_weights
 from latentlab.resize_fit import can_fit, fit_resize_decoder
 from tests.helpers import tiny_config
 
@@ -30,12 +30,44 @@ def test_a_detail_stage_joins_a_trained_decoder_without_changing_its_faces():
                    if layer.name.startswith("detail")), "the detail stage upsamples without a transposed convolution"
 
 
+def test_the_detail_stage_reads_its_inputs_through_a_blur_that_stops_two_pixel_patterns():
+    yy, xx = np.mgrid[0:16, 0:16]
+    checkerboard = ((yy + xx) % 2).astype(np.float32)
+    stripes = (xx % 2).astype(np.float32)
+    ramp = (0.1 * xx + 0.05 * yy).astype(np.float32)
+    images = np.stack([checkerboard, stripes, ramp], -1)[None]
+    blurred = np.asarray(BinomialBlur()(images))[0]
+    inner = (slice(1, -1), slice(1, -1))
+    np.testing.assert_allclose(blurred[..., 0][inner], 0.5, atol=1e-6)
+    np.testing.assert_allclose(blurred[..., 1][inner], 0.5, atol=1e-6)
+    np.testing.assert_allclose(blurred[..., 2][inner], ramp[inner], atol=1e-6)  # linear content passes unchanged
+    decoder = build_vae(tiny_config(detail_width=8)).decoder
+    assert {"detail_blur", "detail_features_blur"} <= {layer.name for layer in decoder.layers}
+
+
+def test_the_detail_correction_is_one_grey_channel_faded_out_at_the_border():
+    vae = build_vae(tiny_config(detail_width=8))
+    kernel, bias = vae.decoder.get_layer("detail_out").get_weights()
+    vae.decoder.get_layer("detail_out").set_weights([kernel, bias + 1.0])  # a correction of +1 everywhere
+    logits = keras.Model(vae.decoder.input, vae.decoder.get_layer("image").output)
+    z = np.random.default_rng(2).standard_normal((2, 8)).astype(np.float32)
+    correction = (np.log(np.asarray(vae.decoder(z))) - np.log1p(-np.asarray(vae.decoder(z)))) - np.asarray(logits(z))
+    np.testing.assert_allclose(correction[..., 0], correction[..., 2], atol=1e-3)  # the same in every colour
+    np.testing.assert_allclose(correction[:, 0, :], 0.0, atol=1e-3)  # nothing at the edge
+    np.testing.assert_allclose(correction[:, 16, 16], 1.0, atol=1e-3)  # all of it inside the margin
+    assert 0.1 < correction[0, 4, 16, 0] < 0.9
+    taper = np.asarray(BorderTaper(margin=4)(np.ones((1, 12, 12, 1), np.float32)))[0, :, 6, 0]
+    np.testing.assert_allclose(taper, [0, 0.25, 0.5, 0.75, 1, 1, 1, 1, 0.75, 0.5, 0.25, 0], atol=1e-6)
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"detail_width": 8, "decoder_head": "conv"}, "transpose decoder head"),
     ({"feature_matching_weight": 1.0}, "adversarial weight"),
     ({"adversarial_weight": -1.0}, "must be >= 0"),
     ({"spectral_weight": -1.0}, "must be >= 0"),
     ({"detail_width": 500}, "detail width"),
+    ({"detail_width": 8, "freeze_decoder_base": True}, "detail stage alone"),
+    ({"freeze_encoder": True, "freeze_decoder_base": True}, "detail stage alone"),
 ])
 def test_impossible_settings_are_refused(changes, message):
     with pytest.raises(UserError, match=message):
@@ -116,6 +148,26 @@ def test_adversarial_fine_tuning_trains_the_decoder_only_and_ships_a_plain_weigh
     assert float(row["critic"]) > 0 and float(row["matching"]) > 0 and float(row["spectral"]) >= 0
     assert "val_adversarial" in row
     assert main(args + ["--epochs", "2", "--resume"]) == 0, "the checkpoint holds the discriminator for --resume"
+
+
+def test_freezing_the_decoder_base_trains_the_detail_stage_alone(tmp_path, trained_tiny, image_folder):
+    weights = tmp_path / "vae.weights.h5"
+    assert main(["train", "--data", str(image_folder), "--init-from", str(trained_tiny), "--detail-width", "8",
+                 "--adversarial-weight", "0.01", "--discriminator-warmup", "0", "--freeze-encoder", "on",
+                 "--freeze-decoder-base", "on", "--epochs", "1", "--out", str(weights),
+                 "--runs-dir", str(tmp_path / "runs"), "--name", "detail"]) == 0
+    assert load_model_json(weights.with_name("model.json"))[0].freeze_decoder_base
+    start, tuned = load_vae(trained_tiny)[0], load_vae(weights)[0]
+    for before, after in zip(start.encoder.get_weights(), tuned.encoder.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    start_layers = {layer.name: layer for layer in start.decoder.layers}
+    for layer in tuned.decoder.layers:
+        if layer.name.startswith("detail"):
+            continue
+        for before, after in zip(start_layers[layer.name].get_weights(), layer.get_weights()):
+            np.testing.assert_array_equal(before, after)
+    detail_out = tuned.decoder.get_layer("detail_out").get_weights()[0]
+    assert np.abs(detail_out).max() > 0, "the detail stage (its last convolution starts at zero) trains"
 
 
 def test_a_resize_decoder_grows_on_a_trained_encoder_that_stays_as_it_was(tmp_path, trained_tiny, image_folder,
