@@ -5,7 +5,7 @@ import os
 import sys
 from pathlib import Path
 
-from latentlab.config import DEFAULT_WEIGHTS  # light: no TensorFlow, no Qt
+from latentlab.model.config import DEFAULT_WEIGHTS  # light: no TensorFlow, no Qt
 
 
 def build_parser() -> argparse.ArgumentParser:

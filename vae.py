@@ -2,7 +2,7 @@
 
 import sys
 
-from latentlab.cli import main  # light: argparse and NumPy; Keras is imported after the arguments are parsed
+from latentlab.cli.main import main  # light: argparse and NumPy; Keras is imported after the arguments are parsed
 
 if __name__ == "__main__":
     sys.exit(main())

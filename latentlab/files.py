@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 

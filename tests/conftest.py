@@ -11,6 +11,7 @@ import pytest  # noqa: E402
 
 from tests.helpers import seed_everything, tiny_config, write_images  # noqa: E402
 
+
 @pytest.fixture(autouse=True)
 def seeded():
     seed_everything()
@@ -26,7 +27,7 @@ def image_folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trained_tiny(tmp_path_factory, image_folder) -> Path:
     """Weights of a tiny model trained for 2 epochs through the CLI; returns the weights path."""
-    from latentlab.cli import main
+    from latentlab.cli.main import main
 
     seed_everything()
     work = tmp_path_factory.mktemp("tiny_model")
@@ -43,7 +44,7 @@ def trained_tiny(tmp_path_factory, image_folder) -> Path:
 @pytest.fixture(scope="session")
 def tiny_codec():
     """The tiny model with random weights behind the real Codec (compiled once)."""
-    from latentlab.codec import Codec
-    from latentlab.model import build_vae
+    from latentlab.model.codec import Codec
+    from latentlab.model.vae import build_vae
 
     return Codec(build_vae(tiny_config()))

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from latentlab.config import PROJECT_ROOT, ModelConfig
+from latentlab.model.config import ModelConfig
+from latentlab.paths import PROJECT_ROOT
 
 CELEBA_DIR = PROJECT_ROOT.parent / "shared" / "datasets" / "celeba" / "img_align_celeba"
 needs_celeba = pytest.mark.skipif(not CELEBA_DIR.is_dir(), reason=f"CelebA images not found in {CELEBA_DIR}")
@@ -55,7 +56,7 @@ def seed_everything(seed: int = 1234) -> None:
 def write_latents(path: Path, names: list[str], latent_dim: int = LATENT_DIM, seed: int = 0,
                   weights_sha: str = "0123456789abcdef") -> Path:
     """A latents.npz written by the one writer `vae.py index` uses, with anisotropic random latents."""
-    from latentlab.latent_space import write_latents as write_latents_file
+    from latentlab.latent.space import write_latents as write_latents_file
 
     rng = np.random.default_rng(seed)
     scales = np.linspace(2.0, 0.2, latent_dim)
@@ -67,8 +68,9 @@ def write_latents(path: Path, names: list[str], latent_dim: int = LATENT_DIM, se
 
 def write_untrained_model(folder: Path, **changes) -> Path:
     """Weights and model.json of an untrained tiny model (center crop) in `folder`; returns the weights path."""
-    from latentlab.config import model_json_path, save_model_json
-    from latentlab.model import build_vae, save_weights_atomic
+    from latentlab.model.config import save_model_json
+    from latentlab.model.vae import build_vae, save_weights_atomic
+    from latentlab.paths import model_json_path
 
     config = tiny_config(crop="center", **changes)
     weights = folder / "vae.weights.h5"

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from latentlab.adversarial import adversarial_losses, build_discriminator
-from latentlab.cli import main
-from latentlab.config import load_model_json
+from latentlab.cli.main import main
 from latentlab.errors import UserError
-from latentlab.model import BinomialBlur, BorderTaper, build_vae, load_vae, spectral_excess, transfer_weights
-from latentlab.resize_fit import can_fit, fit_resize_decoder
+from latentlab.model.config import load_model_json
+from latentlab.model.vae import BinomialBlur, BorderTaper, build_vae, load_vae, spectral_excess, transfer_weights
+from latentlab.train.resize_fit import can_fit, fit_resize_decoder
+from latentlab.train.terms.adversarial import adversarial_losses, build_discriminator
 from tests.helpers import tiny_config
 
 
@@ -112,7 +112,7 @@ def test_each_adversarial_term_moves_only_its_own_network():
 
 @pytest.mark.parametrize("warmup", [0, 1000])
 def test_the_decoders_terms_wait_for_the_discriminators_warmup(warmup):
-    from latentlab.training import compile_for_training
+    from latentlab.train.loop import compile_for_training
 
     config = tiny_config(adversarial_weight=0.01, feature_matching_weight=0.01, discriminator_warmup_steps=warmup)
     vae = build_vae(config, with_discriminator=True)

@@ -6,10 +6,10 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from latentlab import animation
-from latentlab.animation import pingpong_ts, transition_latents, upscale, write_animation
 from latentlab.errors import UserError
-from latentlab.latent_space import LatentSpace
+from latentlab.latent import animation
+from latentlab.latent.animation import pingpong_ts, transition_latents, upscale, write_animation
+from latentlab.latent.space import LatentSpace
 
 FRAMES = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
 

@@ -5,11 +5,18 @@ import itertools
 import numpy as np
 import pytest
 
-from latentlab.attributes import (
-    AttributeDirections, auc_per_attribute, conditional_direction, fit_directions, fit_from_latents,
-    logistic_directions, mean_difference_directions, roc_auc, split_mask,
-)
 from latentlab.errors import UserError
+from latentlab.latent.directions import (
+    AttributeDirections,
+    auc_per_attribute,
+    conditional_direction,
+    fit_directions,
+    fit_from_latents,
+    logistic_directions,
+    mean_difference_directions,
+    roc_auc,
+    split_mask,
+)
 
 
 def brute_force_auc(scores, labels):

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from latentlab import camera
-from latentlab.camera import CameraError, CameraInfo, FrameSource, ImageFileSource, OpenCVCamera, list_cameras
 from latentlab.errors import UserError
+from latentlab.faces import camera
+from latentlab.faces.camera import CameraError, CameraInfo, FrameSource, ImageFileSource, OpenCVCamera, list_cameras
 
 
 def write_frames(folder, n):

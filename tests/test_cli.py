@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from latentlab.cli import main
-from latentlab.config import PROJECT_ROOT, load_model_json
+from latentlab.cli.main import main
 from latentlab.files import weights_fingerprint
-from latentlab.prior import standard_normal
+from latentlab.latent.prior import standard_normal
+from latentlab.model.config import load_model_json
+from latentlab.paths import PROJECT_ROOT
 from tests.helpers import portrait, write_images
 
 
@@ -85,7 +86,7 @@ def test_sample_writes_grid(trained_tiny, tmp_path):
 
 def tiny_latents(path, weights):
     """A latents.npz for the tiny model, its latents far from N(0, I): mean 2, standard deviations 3 .. 0.3."""
-    from latentlab.latent_space import write_latents
+    from latentlab.latent.space import write_latents
 
     z = np.random.default_rng(4).standard_normal((300, 8)) * np.linspace(3.0, 0.3, 8) + 2.0
     write_latents(path, [f"{i}.png" for i in range(300)], z, np.ones(8), image_size=32, crop="center",
@@ -95,9 +96,9 @@ def tiny_latents(path, weights):
 
 @pytest.mark.parametrize("prior", ["fitted", "normal"])
 def test_sample_out_dir_writes_one_png_per_face_drawn_from_the_prior(trained_tiny, tmp_path, prior):
-    from latentlab.codec import Codec
-    from latentlab.imaging import to_uint8
-    from latentlab.latent_space import LatentSpace
+    from latentlab.latent.space import LatentSpace
+    from latentlab.model.codec import Codec
+    from latentlab.pictures import to_uint8
 
     latents = tiny_latents(tmp_path / "latents.npz", trained_tiny)
     out_dir = tmp_path / "faces"
@@ -125,9 +126,9 @@ def test_sample_falls_back_to_normal_without_fitting_latents(trained_tiny, tmp_p
 
 
 def test_reconstruct_writes_one_png_per_readable_image_and_counts_unreadable(trained_tiny, tmp_path, capsys):
-    from latentlab.codec import Codec
-    from latentlab.data import load_preprocessed
-    from latentlab.imaging import to_uint8
+    from latentlab.images import load_preprocessed
+    from latentlab.model.codec import Codec
+    from latentlab.pictures import to_uint8
 
     photos = tmp_path / "photos"
     paths = write_images(photos, 3) + write_images(photos / "more", 1, seed=1)
@@ -156,9 +157,9 @@ def test_reconstruct_writes_one_png_per_readable_image_and_counts_unreadable(tra
 
 
 def test_reconstruct_align_finds_the_face_of_a_real_photo_and_skips_photos_without_one(trained_tiny, tmp_path, capsys):
-    from latentlab.codec import Codec
-    from latentlab.faces import encode_photo
-    from latentlab.imaging import to_uint8
+    from latentlab.faces.align import encode_photo
+    from latentlab.model.codec import Codec
+    from latentlab.pictures import to_uint8
 
     photos = tmp_path / "photos"
     photos.mkdir()

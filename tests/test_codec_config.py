@@ -5,11 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from latentlab.codec import MAX_BATCH, Codec
-from latentlab.config import (
-    DEFAULT_REFINE_STEPS, DEFAULT_WEIGHTS, ModelConfig, load_model_json, model_json_path, require_weights, save_model_json,
-)
 from latentlab.errors import UserError
+from latentlab.model.codec import MAX_BATCH, Codec
+from latentlab.model.config import DEFAULT_REFINE_STEPS, ModelConfig, load_model_json, require_weights, save_model_json
+from latentlab.paths import DEFAULT_WEIGHTS, model_json_path
 from tests.helpers import CELEBA_DIR, LATENT_DIM, needs_celeba, tiny_config
 
 
@@ -49,7 +48,7 @@ def test_preprocess_brings_any_photo_to_the_model_size(tiny_codec):
 
 
 def test_load_reads_the_config_beside_the_weights(tmp_path, tiny_codec):
-    from latentlab.model import save_weights_atomic
+    from latentlab.model.vae import save_weights_atomic
 
     weights = tmp_path / "small.weights.h5"
     save_weights_atomic(tiny_codec.vae, weights)
@@ -120,7 +119,7 @@ def test_refinement_moves_each_image_on_its_own(tiny_codec):
 
 
 def test_refine_steps_default_to_the_models_and_are_checked():
-    from latentlab.model import build_vae
+    from latentlab.model.vae import build_vae
 
     vae = build_vae(tiny_config(refine_steps=3))
     assert Codec(vae).config.refine_steps == 3
@@ -133,8 +132,8 @@ def test_refine_steps_default_to_the_models_and_are_checked():
 @needs_celeba
 @pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(), reason=f"no committed model at {DEFAULT_WEIGHTS}")
 def test_the_shipped_model_reconstructs_validation_faces_more_closely_when_refined():
-    from latentlab.data import find_split, load_array
-    from latentlab.metrics import mse_per_image, psnr
+    from latentlab.eval.metrics import mse_per_image, psnr
+    from latentlab.images import find_split, load_array
 
     codec = Codec.load(DEFAULT_WEIGHTS)
     assert codec.config.refine_steps == 20, "data/model.json asks for the shipped refinement"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from latentlab import data
+from latentlab import images as data
 from latentlab.errors import UserError
 from tests.helpers import write_images
 

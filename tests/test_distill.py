@@ -6,12 +6,13 @@ import keras
 import numpy as np
 import pytest
 
-from latentlab.cli import main
-from latentlab.config import LEGACY_ARCHITECTURE, ModelConfig, load_model_json, model_json_path
+from latentlab.cli.main import main
 from latentlab.errors import UserError
-from latentlab.distill import Distiller
-from latentlab.model import build_vae, load_vae, transfer_weights
-from latentlab.resize_fit import start_student
+from latentlab.model.config import LEGACY_ARCHITECTURE, ModelConfig, load_model_json
+from latentlab.model.vae import build_vae, load_vae, transfer_weights
+from latentlab.paths import model_json_path
+from latentlab.train.distill import Distiller
+from latentlab.train.resize_fit import start_student
 from tests.helpers import TINY, tiny_config
 
 
@@ -162,8 +163,8 @@ def test_train_init_from_takes_the_architecture_from_its_model_json(trained_tiny
 
 
 def test_distill_refuses_a_student_of_another_latent_size(trained_tiny, image_folder, tmp_path):
-    from latentlab.distill import distill
-    from latentlab.training import TrainOptions
+    from latentlab.train.distill import distill
+    from latentlab.train.loop import TrainOptions
 
     options = TrainOptions(data=image_folder, out=tmp_path / "s.weights.h5", runs_dir=tmp_path / "runs")
     with pytest.raises(UserError, match="latent size"):
@@ -171,7 +172,7 @@ def test_distill_refuses_a_student_of_another_latent_size(trained_tiny, image_fo
 
 
 def test_learning_rate_warms_up_then_decays(tmp_path):
-    from latentlab.training import TrainOptions, learning_rate_schedule
+    from latentlab.train.loop import TrainOptions, learning_rate_schedule
 
     config = tiny_config(learning_rate=2e-4)
 

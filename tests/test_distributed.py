@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from latentlab.config import PROJECT_ROOT
-from latentlab.distributed import Worker, listen, read_tf_config
 from latentlab.errors import UserError
+from latentlab.paths import PROJECT_ROOT
+from latentlab.train.distributed import Worker, listen, read_tf_config
 from tests.helpers import write_images
 
 TINY_TRAIN = ["--image-size", "32", "--latent-dim", "8", "--widths", "8,16", "--batch-size", "8"]
@@ -127,7 +127,7 @@ def test_two_workers_train_like_one_process_and_resume(tmp_path, image_folder, t
     single = final_loss(trained_tiny.parent / "runs" / "tiny" / "log.csv")
     assert final_loss(run / "log.csv") == pytest.approx(single, rel=LOSS_TOLERANCE)
 
-    from latentlab.codec import Codec
+    from latentlab.model.codec import Codec
 
     codec = Codec.load(out_dir / "w.weights.h5")
     images = np.stack([np.asarray(Image.open(p)) for p in write_images(tmp_path / "x", 4, 32)])

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from latentlab.cli import main
+from latentlab.cli.main import main
 from latentlab.files import weights_fingerprint
-from latentlab.config import ModelConfig, save_model_json
-from latentlab import latent_space
-from latentlab.latent_space import LatentSpace
-from latentlab.model import build_vae, save_weights_atomic
+from latentlab.latent import space as latent_space
+from latentlab.latent.space import LatentSpace
+from latentlab.model.config import ModelConfig, save_model_json
+from latentlab.model.vae import build_vae, save_weights_atomic
 from tests.helpers import CELEBA_DIR, needs_celeba
 
 LATENT_DIM = 8

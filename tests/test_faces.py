@@ -6,13 +6,24 @@ import cv2
 import numpy as np
 import pytest
 
-from latentlab.config import DEFAULT_WEIGHTS
-from latentlab.data import CELEBA_ALIGNED_SIZE, open_image
-from latentlab.faces import (
-    CELEBA_LANDMARKS, FILL_FEATHER_PX, TIGHT_CROP_FILLED, EncodedPhoto, Face, NoFaceFound, align_face,
-    detect_faces, encode_photo, fill_uncovered, largest_face, similarity_transform, transform_points,
+from latentlab.faces.align import (
+    CELEBA_LANDMARKS,
+    FILL_FEATHER_PX,
+    TIGHT_CROP_FILLED,
+    EncodedPhoto,
+    Face,
+    NoFaceFound,
+    align_face,
+    detect_faces,
+    encode_photo,
+    fill_uncovered,
+    largest_face,
+    similarity_transform,
+    transform_points,
     whole_image_crop,
 )
+from latentlab.images import CELEBA_ALIGNED_SIZE, open_image
+from latentlab.paths import DEFAULT_WEIGHTS
 from tests.helpers import CELEBA_DIR, needs_celeba, tiny_config
 
 EYE_TOLERANCE_PX = 5.0  # per eye; CelebA's own eyes spread about 2 px around these positions
@@ -179,8 +190,8 @@ def tight_crop(rgb: np.ndarray, margin: float = 0.15) -> np.ndarray:
 
 @needs_celeba
 def test_a_tightly_cropped_celeba_face_is_filled_without_mirrored_features_and_reported():
-    from latentlab.codec import Codec
-    from latentlab.model import build_vae
+    from latentlab.model.codec import Codec
+    from latentlab.model.vae import build_vae
 
     original = open_image(CELEBA_DIR / "000034.jpg")
     crop = tight_crop(original)
@@ -210,7 +221,7 @@ OTHER_PEOPLE = ["000060.jpg", "000062.jpg", "000073.jpg", "000078.jpg", "000088.
 
 @pytest.fixture(scope="module")
 def trained_codec():
-    from latentlab.codec import Codec
+    from latentlab.model.codec import Codec
 
     return Codec.load()
 

@@ -1,4 +1,4 @@
-"""The attribute judge (latentlab.judge), `vae.py train-judge` and `vae.py evaluate --edits` on tiny models and
+"""The attribute judge (latentlab.eval.judge), `vae.py train-judge` and `vae.py evaluate --edits` on tiny models and
 synthetic images (no ../shared, no data/judge.weights.h5)."""
 
 import json
@@ -8,11 +8,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from latentlab.attributes import AttributeDirections, roc_auc
-from latentlab.cli import main
+from latentlab.cli.main import main
+from latentlab.eval.judge import (
+    IDENTITY_ATTRIBUTES,
+    SIDE_EFFECT,
+    Judge,
+    JudgeConfig,
+    build_judge,
+    label_rows,
+    largest_side_effect,
+    soften,
+    train_judge,
+)
 from latentlab.files import weights_fingerprint
-from latentlab.judge import (IDENTITY_ATTRIBUTES, SIDE_EFFECT, Judge, JudgeConfig, build_judge, label_rows,
-                             largest_side_effect, soften, train_judge)
+from latentlab.latent.directions import AttributeDirections, roc_auc
 from tests.helpers import synthetic_face, write_images, write_untrained_model
 
 CELEBA_NAMES = (

@@ -1,4 +1,4 @@
-"""Attribute directions fitted on decoded faces as the judge reads them (latentlab.judged_directions) and
+"""Attribute directions fitted on decoded faces as the judge reads them (latentlab.latent.judged_directions) and
 `vae.py attributes --method judged`, on a tiny model, a tiny untrained judge and synthetic latents."""
 
 import json
@@ -6,12 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from latentlab.attributes import LABEL_DIRECTIONS, AttributeDirections
-from latentlab.cli import main
+from latentlab.cli.main import main
+from latentlab.eval.judge import Judge, JudgeConfig, build_judge
 from latentlab.files import weights_fingerprint
-from latentlab.judge import Judge, JudgeConfig, build_judge
-from latentlab.judged_directions import covariances, decorrelated, ridge_gradients
-from latentlab.latent_space import LatentSpace, write_latents
+from latentlab.latent.directions import LABEL_DIRECTIONS, AttributeDirections
+from latentlab.latent.judged_directions import covariances, decorrelated, ridge_gradients
+from latentlab.latent.space import LatentSpace, write_latents
 from tests.helpers import LATENT_DIM, write_untrained_model
 
 NAMES = ["Smiling", "Male", "Young", "Heavy_Makeup"]

@@ -4,8 +4,16 @@ import numpy as np
 import pytest
 
 from latentlab.errors import UserError
-from latentlab.attributes import AttributeDirections
-from latentlab.latent_space import METRICS, LatentSpace, load_latent_file, neighbour_agreement, read_latents, save_latent_file, write_latents
+from latentlab.latent.directions import AttributeDirections
+from latentlab.latent.space import (
+    METRICS,
+    LatentSpace,
+    load_latent_file,
+    neighbour_agreement,
+    read_latents,
+    save_latent_file,
+    write_latents,
+)
 
 D = 6
 

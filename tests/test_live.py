@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from latentlab.camera import MovingFaceSource
 from latentlab.errors import UserError
-from latentlab.faces import square_box, transform_points
-from latentlab.imaging import to_uint8
-from latentlab.live import NO_FACE_NOTE, FaceTracker, LivePipeline, OneEuroFilter, box_overlap
-from latentlab import recording
-from latentlab.recording import RECORD_HEIGHT, SessionRecorder, side_by_side
+from latentlab.faces import recording
+from latentlab.faces.align import square_box, transform_points
+from latentlab.faces.camera import MovingFaceSource
+from latentlab.faces.live import NO_FACE_NOTE, FaceTracker, LivePipeline, OneEuroFilter, box_overlap
+from latentlab.faces.recording import RECORD_HEIGHT, SessionRecorder, side_by_side
+from latentlab.pictures import to_uint8
 from tests.helpers import LATENT_DIM, portrait
 
 

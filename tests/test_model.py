@@ -6,10 +6,11 @@ import keras
 import numpy as np
 import pytest
 
-from latentlab.codec import Codec
-from latentlab.config import DEFAULT_WEIGHTS, ModelConfig, model_json_path
 from latentlab.errors import UserError
-from latentlab.model import build_vae, load_vae, load_weights_checked, save_weights_atomic
+from latentlab.model.codec import Codec
+from latentlab.model.config import ModelConfig
+from latentlab.model.vae import build_vae, load_vae, load_weights_checked, save_weights_atomic
+from latentlab.paths import DEFAULT_WEIGHTS, model_json_path
 from tests.helpers import synthetic_face, tiny_config
 
 

@@ -5,11 +5,11 @@ import csv
 import numpy as np
 import pytest
 
-from latentlab.cli import main
-from latentlab.config import load_model_json
-from latentlab.judge import Judge, JudgeConfig, build_judge
-from latentlab.model import build_vae, load_vae
-from latentlab.perceptual import PerceptualDistance
+from latentlab.cli.main import main
+from latentlab.eval.judge import Judge, JudgeConfig, build_judge
+from latentlab.model.config import load_model_json
+from latentlab.model.vae import build_vae, load_vae
+from latentlab.train.terms.perceptual import PerceptualDistance
 from tests.helpers import seed_everything, synthetic_face, tiny_config
 
 NAMES = ("Smiling", "Male")

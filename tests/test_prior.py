@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from latentlab.prior import GaussianPrior, fit_gaussian, standard_normal
+from latentlab.latent.prior import GaussianPrior, fit_gaussian, standard_normal
 
 MEAN = np.array([1.5, -2.0, 0.5, 3.0])
 FACTOR = np.array([[2.0, 0.0, 0.0, 0.0],

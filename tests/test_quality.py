@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from latentlab.cli import main
-from latentlab.quality import FaceRecognizer, QualityMeter, checkerboard_ratios, sharpness_ratios
+from latentlab.cli.main import main
+from latentlab.eval.quality import FaceRecognizer, QualityMeter, checkerboard_ratios, sharpness_ratios
 
 EVAL_PACKAGES = importlib.util.find_spec("dlib") is not None and importlib.util.find_spec(
     "face_recognition_models") is not None

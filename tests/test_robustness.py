@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from latentlab import data
-from latentlab.cli import main
-from latentlab.config import load_model_json, save_model_json
+from latentlab import images as data
+from latentlab.cli.main import main
 from latentlab.errors import UserError
-from latentlab.model import build_vae, load_weights_checked, save_weights_atomic
-from latentlab.training import NanGuard
+from latentlab.model.config import load_model_json, save_model_json
+from latentlab.model.vae import build_vae, load_weights_checked, save_weights_atomic
+from latentlab.train.loop import NanGuard
 from tests.helpers import tiny_config, write_images
 
 
@@ -125,7 +125,7 @@ def test_training_on_a_folder_with_too_few_readable_images_says_so(tmp_path):
     for i in range(5):
         (tmp_path / f"junk{i}.jpg").write_bytes(b"junk")
     with pytest.raises(UserError, match="fewer than one batch"):
-        from latentlab.training import TrainOptions, train
+        from latentlab.train.loop import TrainOptions, train
 
         train(tiny_config(), TrainOptions(data=tmp_path, out=tmp_path / "w.weights.h5", epochs=1,
                                           runs_dir=tmp_path / "runs", verbose=0))

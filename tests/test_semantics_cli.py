@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from latentlab.attributes import AttributeDirections
-from latentlab.bench import KEYS
-from latentlab.cli import main
+from latentlab.cli.main import main
+from latentlab.eval.bench import KEYS
 from latentlab.files import weights_fingerprint
-from latentlab.latent_space import write_latents
+from latentlab.latent.directions import AttributeDirections
+from latentlab.latent.space import write_latents
 from tests.helpers import write_images, write_untrained_model
 
 NAMES = ["Smiling", "Eyeglasses", "Young"]

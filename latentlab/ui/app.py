@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from latentlab.config import DEFAULT_JUDGE, DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT, require_weights
-from latentlab.files import weights_fingerprint
 from latentlab.errors import UserError
+from latentlab.files import weights_fingerprint
+from latentlab.model.config import require_weights
+from latentlab.paths import DEFAULT_JUDGE, DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT
 from latentlab.quiet import import_keras
 
 if TYPE_CHECKING:
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.ui.window.main_window import MainWindow
 
 SCREENSHOT_SIZE = (1600, 960)
 WINDOW_SIZE = (1500, 900)
@@ -109,7 +110,7 @@ def check_device(device: str) -> None:
 def load_codec(weights: Path):
     """Codec.load with the message saying how to get weights."""
     require_weights(weights)
-    from latentlab.codec import Codec
+    from latentlab.model.codec import Codec
 
     try:
         return Codec.load(weights)
@@ -125,7 +126,7 @@ def beside_weights(weights: Path, name: str, default: Path) -> Path:
 def load_latent_space(weights: Path, latent_dim: int, sha: str | None = None):
     """The dataset latents beside the weights (else data/latents.npz), checked against those weights;
     a LatentSpace without dataset (and a note saying why) when none fits."""
-    from latentlab.latent_space import LatentSpace
+    from latentlab.latent.space import LatentSpace
 
     path = beside_weights(weights, "latents.npz", DEFAULT_LATENTS)
     return LatentSpace.open(path, latent_dim, weights_sha=sha or weights_fingerprint(weights))
@@ -134,7 +135,8 @@ def load_latent_space(weights: Path, latent_dim: int, sha: str | None = None):
 def load_attributes(weights: Path, latent_dim: int, sha: str | None = None):
     """(AttributeDirections, "") from attributes.npz beside the weights (else data/attributes.npz) when it was
     computed for these weights, else (None, a note saying why and how to build it)."""
-    from latentlab.attributes import DEFAULT_ATTRIBUTES, open_attributes
+    from latentlab.latent.directions import open_attributes
+    from latentlab.paths import DEFAULT_ATTRIBUTES
 
     path = beside_weights(weights, "attributes.npz", DEFAULT_ATTRIBUTES)
     return open_attributes(path, latent_dim, sha or weights_fingerprint(weights))
@@ -143,7 +145,7 @@ def load_attributes(weights: Path, latent_dim: int, sha: str | None = None):
 def load_judge(weights: Path, crop: str):
     """The attribute judge beside the weights (else data/judge.weights.h5) when it loads and reads the model's crop;
     None otherwise: the Attributes panel then shows no probabilities, which is not a problem to report."""
-    from latentlab.judge import Judge
+    from latentlab.eval.judge import Judge
 
     try:
         judge = Judge.load(beside_weights(weights, "judge.weights.h5", DEFAULT_JUDGE))
@@ -196,8 +198,8 @@ def run(args: Namespace) -> int:
         return fail(str(exc), screenshot)
 
     progress(splash, "Opening the window…")
-    from latentlab.latent_space import load_latent_file
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.latent.space import load_latent_file
+    from latentlab.ui.window.main_window import MainWindow
 
     codec.decode(np.zeros(codec.latent_dim, np.float32))  # trace the compiled decoder before the first frame
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -16,8 +16,8 @@ def live_mirror_run(codec, open_source: Callable[[int], object], seconds: float,
     faces shown per second, the latency of each (frame captured -> decoded face given to the view, ms), the
     frames the camera read and how many full detections ran."""
     app = _application()
-    from latentlab.camera import CameraInfo
-    from latentlab.ui.face_panel import FacePanel
+    from latentlab.faces.camera import CameraInfo
+    from latentlab.ui.panels.face_panel import FacePanel
 
     panel = FacePanel(codec, None, frame_source_factory=open_source, cameras=[CameraInfo(0, "bench video")])
     panel.resize(420, 700)

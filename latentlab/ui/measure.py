@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,8 +21,8 @@ def _application():
 def frame_function(codec) -> Callable[[np.ndarray], object]:
     """z -> the QImage the window paints (Codec.decode, to_uint8, to_qimage)."""
     _application()
-    from latentlab.imaging import to_uint8
-    from latentlab.ui.image_view import to_qimage
+    from latentlab.pictures import to_uint8
+    from latentlab.ui.widgets.image_view import to_qimage
 
     return lambda z: to_qimage(to_uint8(codec.decode(z)))
 
@@ -32,7 +32,7 @@ def face_change_ms(codec, space, attributes, changes: int, seed: int = 0, judge=
     Randomize, a latent slider, an attribute slider, undo and redo in turn (decoding, and the `judge` when given,
     run in their workers)."""
     app = _application()
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.ui.window.main_window import MainWindow
 
     window = MainWindow(codec, space, rng=np.random.default_rng(seed), attributes=attributes, cameras=[], judge=judge)
     window.resize(1366, 768)

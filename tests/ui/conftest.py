@@ -33,7 +33,7 @@ def dataset(tmp_path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def space(dataset):
-    from latentlab.latent_space import LatentSpace
+    from latentlab.latent.space import LatentSpace
 
     return LatentSpace.load(dataset[0], LATENT_DIM)
 
@@ -41,7 +41,7 @@ def space(dataset):
 @pytest.fixture
 def window(qtbot, tiny_codec, space, dataset):
     """The real MainWindow on the tiny model, showing its first frame."""
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.ui.window.main_window import MainWindow
 
     main_window = MainWindow(tiny_codec, space, data_dir=dataset[1], rng=np.random.default_rng(7))
     with shown(qtbot, main_window, 1400, 850):

@@ -9,9 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from latentlab.attributes import EDIT_EFFECT, WEAK_EFFECT, AttributeDirections
-from latentlab.judge import Judge, JudgeConfig, build_judge
-from latentlab.ui.attributes_panel import WEAK_STYLE, AttributesPanel
+from latentlab.eval.judge import Judge, JudgeConfig, build_judge
+from latentlab.latent.directions import EDIT_EFFECT, WEAK_EFFECT, AttributeDirections
+from latentlab.ui.panels.attributes_panel import WEAK_STYLE, AttributesPanel
 from tests.helpers import LATENT_DIM
 
 NAMES = ["Smiling", "Male", "Eyeglasses", "Young", "Wearing_Hat"]
@@ -261,7 +261,7 @@ def tiny_judge(names, crop="center") -> Judge:
 
 
 def test_the_window_shows_the_judges_reading_of_the_face_on_screen(qtbot, tiny_codec, space):
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.ui.window.main_window import MainWindow
 
     judge = tiny_judge(["Young", "Male", "Smiling", "Eyeglasses", "Wearing_Hat"])
     window = MainWindow(tiny_codec, space, rng=np.random.default_rng(3), attributes=directions(), cameras=[],
@@ -287,7 +287,7 @@ def test_the_window_shows_the_judges_reading_of_the_face_on_screen(qtbot, tiny_c
 
 def test_a_screenshot_waits_for_the_judges_reading_of_the_face_on_screen_not_an_earlier_one(qtbot, tiny_codec, space):
     from latentlab.ui.app import wait_for_judge
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.ui.window.main_window import MainWindow
 
     slow = PixelJudge(["Young", "Male", "Smiling", "Eyeglasses"], delay=0.3)
     window = MainWindow(tiny_codec, space, rng=np.random.default_rng(3), attributes=directions(), cameras=[],

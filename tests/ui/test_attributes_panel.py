@@ -1,12 +1,11 @@
-"""Attributes dock: sliders move the face along attribute directions fitted (by latentlab.attributes) on the
+"""Attributes dock: sliders move the face along attribute directions fitted (by latentlab.latent.directions) on the
 synthetic latents, hold ticks keep scores fixed, and the panel is off with a note when attributes.npz is unusable."""
 
 import numpy as np
 import pytest
 
-from latentlab.attributes import fit_directions, split_mask
-from latentlab.attributes import open_attributes
-from latentlab.ui.attributes_panel import AttributesPanel
+from latentlab.latent.directions import fit_directions, open_attributes, split_mask
+from latentlab.ui.panels.attributes_panel import AttributesPanel
 from tests.helpers import LATENT_DIM
 
 SHA = "0123456789abcdef"  # the weights_sha conftest's latents.npz carries
@@ -37,7 +36,7 @@ def directions(attributes_file):
 
 @pytest.fixture
 def attr_window(qtbot, tiny_codec, space, dataset, directions):
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.ui.window.main_window import MainWindow
 
     window = MainWindow(tiny_codec, space, data_dir=dataset[1], rng=np.random.default_rng(7), attributes=directions,
                         cameras=[])

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from latentlab.ui.decode_worker import AsyncDecoder
+from latentlab.ui.workers.decode_worker import AsyncDecoder
 
 
 @pytest.fixture

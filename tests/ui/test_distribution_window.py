@@ -1,12 +1,12 @@
-"""Latent distribution window: opened from the View menu, draws latentlab.plots' figure on a Qt canvas, marks the
+"""Latent distribution window: opened from the View menu, draws latentlab.latent.distribution_plot' figure on a Qt canvas, marks the
 current latent and follows it (throttled, only while visible)."""
 
 import numpy as np
 import pytest
 from PySide6.QtGui import QKeySequence
 
-from latentlab.latent_space import LatentSpace
-from latentlab.ui.distribution_window import THROTTLE_MS, DistributionWindow, parse_dimensions
+from latentlab.latent.space import LatentSpace
+from latentlab.ui.panels.distribution_window import THROTTLE_MS, DistributionWindow, parse_dimensions
 from tests.helpers import LATENT_DIM
 
 

@@ -6,7 +6,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
-from latentlab.camera import CameraInfo, ImageFileSource
+from latentlab.faces.camera import CameraInfo, ImageFileSource
 
 WAIT_MS = 20000
 
@@ -54,7 +54,7 @@ def test_an_image_dropped_anywhere_on_the_window_is_encoded(qtbot, window, datas
 
 
 def test_closing_the_window_stops_the_camera_and_the_face_threads(qtbot, tiny_codec, space, dataset):
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.ui.window.main_window import MainWindow
 
     sources = []
 

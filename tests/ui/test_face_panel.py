@@ -11,8 +11,8 @@ from PIL import Image  # noqa: E402
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 
-from latentlab.camera import CameraError, CameraInfo, ImageFileSource  # noqa: E402
-from latentlab.ui.face_panel import FacePanel  # noqa: E402
+from latentlab.faces.camera import CameraError, CameraInfo, ImageFileSource  # noqa: E402
+from latentlab.ui.panels.face_panel import FacePanel  # noqa: E402
 from tests.helpers import CELEBA_DIR, LATENT_DIM, needs_celeba  # noqa: E402
 
 WAIT_MS = 20000

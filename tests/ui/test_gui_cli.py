@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 
 import gui
-from latentlab.config import DEFAULT_WEIGHTS, PROJECT_ROOT, save_model_json
+from latentlab.model.config import save_model_json
+from latentlab.paths import DEFAULT_WEIGHTS, PROJECT_ROOT
 from tests.helpers import write_latents
 
 
 @pytest.fixture
 def tiny_weights(tmp_path, tiny_codec, dataset):
     """The tiny model saved as vae.weights.h5 + model.json, with latents.npz (matching sha) beside it."""
-    from latentlab.model import save_weights_atomic
+    from latentlab.model.vae import save_weights_atomic
 
     folder = tmp_path / "model"
     weights = folder / "vae.weights.h5"

@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from latentlab.ui.image_view import ImageView
+from latentlab.ui.widgets.image_view import ImageView
 
 
 def test_an_enlarged_image_is_drawn_bicubic_and_cached(qtbot):

@@ -68,7 +68,7 @@ def test_editing_a_dataset_face_keeps_its_original(window):
 
 
 def test_without_a_photo_folder_only_the_reconstruction_is_shown(qtbot, tiny_codec, space):
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.ui.window.main_window import MainWindow
 
     window = MainWindow(tiny_codec, space, data_dir=None, rng=0)
     qtbot.addWidget(window)
@@ -79,8 +79,8 @@ def test_without_a_photo_folder_only_the_reconstruction_is_shown(qtbot, tiny_cod
 
 
 def test_without_dataset_latents_the_indexer_is_off_with_a_note(qtbot, tiny_codec):
-    from latentlab.latent_space import LatentSpace
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.latent.space import LatentSpace
+    from latentlab.ui.window.main_window import MainWindow
 
     space = LatentSpace.open("missing/latents.npz", LATENT_DIM)
     window = MainWindow(tiny_codec, space, rng=0)

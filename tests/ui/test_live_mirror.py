@@ -9,10 +9,10 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from latentlab.camera import CameraError, CameraInfo, MovingFaceSource  # noqa: E402
-from latentlab.imaging import to_uint8  # noqa: E402
-from latentlab.live import NO_FACE_NOTE  # noqa: E402
-from latentlab.ui.face_panel import FacePanel  # noqa: E402
+from latentlab.faces.camera import CameraError, CameraInfo, MovingFaceSource  # noqa: E402
+from latentlab.faces.live import NO_FACE_NOTE  # noqa: E402
+from latentlab.pictures import to_uint8  # noqa: E402
+from latentlab.ui.panels.face_panel import FacePanel  # noqa: E402
 from tests.helpers import LATENT_DIM, portrait  # noqa: E402
 
 WAIT_MS = 30000

@@ -10,9 +10,9 @@ from PIL import Image
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QLabel
 
-from latentlab.attributes import AttributeDirections
-from latentlab.config import ModelConfig
-from latentlab.judge import Judge, JudgeConfig, build_judge
+from latentlab.eval.judge import Judge, JudgeConfig, build_judge
+from latentlab.latent.directions import AttributeDirections
+from latentlab.model.config import ModelConfig
 from tests.helpers import shown, write_latents
 
 LATENT_DIM = 256
@@ -23,16 +23,16 @@ NONE_REFERENCES_LOST_AT_MOST = 300  # a binding that drops one per Qt call loses
 
 @pytest.fixture(scope="module")
 def codec_256():
-    from latentlab.codec import Codec
-    from latentlab.model import build_vae
+    from latentlab.model.codec import Codec
+    from latentlab.model.vae import build_vae
 
     return Codec(build_vae(ModelConfig(image_size=32, latent_dim=LATENT_DIM, widths=(8, 16), bottleneck_channels=8)))
 
 
 @pytest.fixture
 def big_window(qtbot, tmp_path, codec_256):
-    from latentlab.latent_space import LatentSpace
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.latent.space import LatentSpace
+    from latentlab.ui.window.main_window import MainWindow
 
     names = [f"{i:06d}.png" for i in range(300)]
     photos = tmp_path / "photos"

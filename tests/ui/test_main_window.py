@@ -5,7 +5,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from latentlab.imaging import to_uint8
+from latentlab.pictures import to_uint8
 
 
 def move_slider(qtbot, window, index, value):
@@ -121,8 +121,8 @@ def test_randomize_draws_from_the_fitted_prior_and_from_normal_when_ticked(windo
 
 
 def test_randomize_range_zero_is_the_mean_and_draws_are_seeded(qtbot, window, tiny_codec, space):
-    from latentlab.latent_space import LatentSpace
-    from latentlab.ui.main_window import MainWindow
+    from latentlab.latent.space import LatentSpace
+    from latentlab.ui.window.main_window import MainWindow
 
     window.random_range_box.setValue(0.5)
     draws = []

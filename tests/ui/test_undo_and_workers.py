@@ -6,8 +6,8 @@ import time
 import numpy as np
 from PySide6.QtGui import QUndoStack
 
-from latentlab.ui.latest_wins import LatestWinsWorker, start_in_thread, stop_thread
 from latentlab.ui.undo import LatentCommand, LatentState
+from latentlab.ui.workers.latest_wins import LatestWinsWorker, start_in_thread, stop_thread
 
 
 def state(value: float, source: str) -> LatentState:

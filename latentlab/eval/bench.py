@@ -1,0 +1,265 @@
+"""The measurements behind `vae.py bench`: decode / frame / encode latency, the window's UI-thread time per face
+change, the attribute judge's time per face, start-up, nearest search, training throughput.
+
+Every figure goes through the code the app uses: Codec.decode (batch 1) for the sliders, the real MainWindow
+(through latentlab.ui.measure, the only Qt this module reaches) for frames and face changes, `gui.py` itself as
+a separate process for start-up, LatentSpace.nearest for the nearest-face search, the VAE's own compiled train
+step for training.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from latentlab.paths import DEFAULT_WEIGHTS
+
+CELEBA_IMAGES = 202_599
+NN_K = 5
+KEYS = ("decode_ms_p50", "decode_ms_p95", "predict_ms_p50", "decode_speedup", "frame_ms_p95",
+        "ui_ms_per_face_change_p95", "judge_ms_p50", "startup_window_s", "startup_first_face_s",
+        "encode_ms_p50", "encode_refined_ms_p50", "nn_ms_200k", "train_img_per_s", "live_fps", "live_latency_ms_p95",
+        "live_jitter_raw", "live_jitter_smoothed")
+
+
+def cpu_cores() -> int:
+    """Cores this process may run on (the affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def timed_ms(function: Callable[[int], object], repeats: int, warmup: int = 3) -> np.ndarray:
+    """Wall-clock milliseconds of `function(i)` for i in range(repeats), after `warmup` untimed calls."""
+    for i in range(warmup):
+        function(i)
+    times = np.empty(repeats)
+    for i in range(repeats):
+        start = time.perf_counter()
+        function(i)
+        times[i] = (time.perf_counter() - start) * 1000.0
+    return times
+
+
+def synthetic_face(size: int, seed: int = 0) -> np.ndarray:
+    """A smooth uint8 RGB picture at the model's size (a stand-in for an aligned face)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    image = np.stack([0.5 + 0.4 * np.sin(2 * np.pi * (xx * rng.uniform(0.5, 2) + yy * rng.uniform(0.5, 2) + c))
+                      for c in rng.uniform(0, 1, 3)], axis=-1)
+    return (image * 255).astype(np.uint8)
+
+
+def bench_decode(codec, repeats: int) -> dict:
+    """Batch-1 Codec.decode (the GUI path) against the naive decoder.predict, same run."""
+    rng = np.random.default_rng(0)
+    latents = rng.standard_normal((repeats + 8, codec.latent_dim)).astype(np.float32)
+    decode = timed_ms(lambda i: codec.decode(latents[i]), repeats)
+    predict_repeats = max(5, repeats // 10)
+    predict = timed_ms(lambda i: codec.vae.decoder.predict(latents[i][None], verbose=0), predict_repeats, warmup=2)
+    p50 = float(np.percentile(decode, 50))
+    return {
+        "decode_ms_p50": round(p50, 2), "decode_ms_p95": round(float(np.percentile(decode, 95)), 2),
+        "predict_ms_p50": round(float(np.percentile(predict, 50)), 2),
+        "decode_speedup": round(float(np.percentile(predict, 50)) / p50, 1),
+    }
+
+
+def bench_frame(codec, repeats: int) -> dict:
+    """Slider value -> latent -> Codec.decode -> uint8 -> QImage, as one drag of one slider."""
+    from latentlab.ui.measure import frame_function
+
+    show = frame_function(codec)
+    base = np.random.default_rng(1).standard_normal(codec.latent_dim).astype(np.float32)
+
+    def frame(i):
+        slider_value = (i * 37) % 1001
+        z = base.copy()
+        z[0] = (slider_value / 1000.0 * 2.0 - 1.0) * 3.0
+        return show(z)
+
+    times = timed_ms(frame, repeats)
+    return {"frame_ms_p95": round(float(np.percentile(times, 95)), 2)}
+
+
+def load_judge_if_any():
+    """The committed attribute judge, None when data/judge.weights.h5 is absent or unusable."""
+    from latentlab.errors import UserError
+    from latentlab.eval.judge import Judge
+    from latentlab.paths import DEFAULT_JUDGE
+
+    try:
+        return Judge.load(DEFAULT_JUDGE)
+    except UserError:
+        return None
+
+
+def bench_ui(codec, weights: Path, repeats: int) -> dict:
+    """The UI thread's time per face change in the real window (256 sliders and 40 attributes in sync, the judge's
+    probabilities shown when data/judge.weights.h5 is there)."""
+    from latentlab.files import weights_fingerprint
+    from latentlab.latent.directions import open_attributes
+    from latentlab.latent.space import LatentSpace
+    from latentlab.paths import DEFAULT_ATTRIBUTES, DEFAULT_LATENTS
+    from latentlab.ui.measure import face_change_ms
+
+    sha = weights_fingerprint(weights)
+    space = LatentSpace.open(DEFAULT_LATENTS, codec.latent_dim, weights_sha=sha)
+    attributes, _ = open_attributes(DEFAULT_ATTRIBUTES, codec.latent_dim, sha)
+    judge = load_judge_if_any()
+    times = face_change_ms(codec, space, attributes, max(50, repeats), judge=judge)
+    return {"ui_ms_per_face_change_p50": round(float(np.percentile(times, 50)), 2),
+            "ui_ms_per_face_change_p95": round(float(np.percentile(times, 95)), 2),
+            "ui_attributes": 0 if attributes is None else len(attributes.names), "ui_judge": judge is not None}
+
+
+def bench_judge(codec, repeats: int) -> dict:
+    """The attribute judge reading one decoded face (uint8 at the model's size), as the Attributes panel's worker
+    does after each frame; nothing when there is no judge."""
+    from latentlab.pictures import to_uint8
+
+    judge = load_judge_if_any()
+    if judge is None:
+        return {}
+    rng = np.random.default_rng(4)
+    faces = to_uint8(codec.decode(rng.standard_normal((16, codec.latent_dim)).astype(np.float32)))
+    times = timed_ms(lambda i: judge.probabilities(faces[i % len(faces)][None]), max(20, repeats // 2))
+    return {"judge_ms_p50": round(float(np.percentile(times, 50)), 2)}
+
+
+def bench_live(codec, seconds: float = 20.0, celeba_dir: Path | None = None) -> dict:
+    """The live mirror through the real Your face panel, on a 640x480 30 fps video made from CelebA faces moved,
+    turned and scaled over time (with 2 grey levels of sensor noise): faces shown per second and the p95 latency,
+    frame captured -> decoded face given to the view. Then the frame-to-frame latent jitter of a still face
+    (4 grey levels of noise), with and without smoothing, through the same LivePipeline."""
+    from latentlab.faces.camera import MovingFaceSource
+    from latentlab.faces.live import LivePipeline
+    from latentlab.images import find_images, open_image
+    from latentlab.paths import PROJECT_ROOT
+    from latentlab.ui.live_measure import live_mirror_run
+
+    folder = celeba_dir or PROJECT_ROOT.parent / "shared" / "datasets" / "celeba" / "img_align_celeba"
+    if not Path(folder).is_dir():
+        return {"live_note": f"live_fps and live_latency_ms_p95 skipped: no CelebA images in {folder}"}
+    faces = [open_image(path) for path in find_images(folder)[1:7]]
+    run = live_mirror_run(codec, lambda index: MovingFaceSource(faces, noise=2.0), seconds)
+    latencies = run["latencies_ms"]
+    figures = {"live_fps": round(run["shown"] / run["seconds"], 1),
+               "live_latency_ms_p95": round(float(np.percentile(latencies, 95)), 1) if len(latencies) else None,
+               "live_latency_ms_p50": round(float(np.percentile(latencies, 50)), 1) if len(latencies) else None,
+               "live_camera_fps": round(run["camera_frames"] / run["seconds"], 1),
+               "live_detections": run["detections"]}
+    still = MovingFaceSource(faces[:1], noise=4.0, still=True, pace=False)
+    for smooth, key in ((False, "live_jitter_raw"), (True, "live_jitter_smoothed")):
+        pipeline = LivePipeline(codec, smooth=smooth)
+        latents = [pipeline.process(still.frame(i), captured_at=i / still.fps).z for i in range(100)]
+        steps = np.linalg.norm(np.diff(np.array(latents[10:]), axis=0), axis=1)
+        figures[key] = round(float(steps.mean()), 3)
+    return figures
+
+
+def bench_startup(weights: Path, runs: int = 2) -> dict:
+    """Seconds from starting `python gui.py` to its start-up window, and to the first face on screen (the best of
+    `runs` separate processes, offscreen)."""
+    from latentlab.paths import PROJECT_ROOT
+
+    gui = PROJECT_ROOT / "gui.py"
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    window, face = [], []
+    for _ in range(runs):
+        started = time.time()
+        done = subprocess.run([sys.executable, str(gui), "--weights", str(weights), "--startup-times"],
+                              capture_output=True, text=True, env=env, timeout=300)
+        if done.returncode != 0:
+            return {"startup_note": f"gui.py --startup-times failed: {done.stderr.strip()[-200:]}"}
+        stamps = json.loads(done.stdout.strip().splitlines()[-1])
+        window.append(stamps["window_shown"] - started)
+        face.append(stamps["first_face"] - started)
+    return {"startup_window_s": round(min(window), 2), "startup_first_face_s": round(min(face), 2)}
+
+
+def bench_encode(codec, repeats: int) -> dict:
+    """One aligned face (uint8 at the model's size) to z_mean: the encoder alone (as the live mirror does), and
+    with the model's refinement steps (as a photo, a capture and the index are encoded)."""
+    face = synthetic_face(codec.image_size)
+    alone = timed_ms(lambda i: codec.encode(face, refine_steps=0), max(10, repeats // 2))
+    refined = timed_ms(lambda i: codec.encode(face), max(10, repeats // 8))
+    return {"encode_ms_p50": round(float(np.percentile(alone, 50)), 2),
+            "encode_refined_ms_p50": round(float(np.percentile(refined, 50)), 2),
+            "refine_steps": codec.config.refine_steps}
+
+
+def bench_nearest(latent_dim: int, repeats: int, n: int = CELEBA_IMAGES) -> dict:
+    """Top-5 nearest dataset latents by LatentSpace.nearest over n synthetic latents, with the metric the app uses
+    (z_mean and 40 attribute scores)."""
+    from latentlab.latent.directions import AttributeDirections
+    from latentlab.latent.space import LatentSpace
+
+    rng = np.random.default_rng(2)
+    directions = rng.standard_normal((40, latent_dim)).astype(np.float32)
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    attributes = AttributeDirections([f"Attribute_{i}" for i in range(40)], directions, np.zeros(40, np.float32),
+                                     np.ones(40, np.float32), "logistic")
+    space = LatentSpace(latent_dim, rng.standard_normal((n, latent_dim), dtype=np.float32), directions=attributes)
+    queries = rng.standard_normal((repeats, latent_dim)).astype(np.float32)
+    times = timed_ms(lambda i: space.nearest(queries[i % repeats], NN_K), max(10, repeats // 4), warmup=2)
+    return {"nn_ms_200k": round(float(np.percentile(times, 50)), 2), "nn_latents": n}
+
+
+def bench_train(config, steps: int, warmup: int = 2) -> dict:
+    """Images per second of the VAE's compiled train step at `config` (optimizer as in training),
+    on a fixed batch of synthetic images, after `warmup` steps (the first one compiles).
+
+    A 128 px step of batch 128 takes about 2.5 s on 2 cores, hence 10 steps by default."""
+    from latentlab.model.vae import build_vae
+    from latentlab.train.loop import compile_for_training
+
+    vae = build_vae(config)
+    compile_for_training(vae, config.learning_rate)
+    batch = np.random.default_rng(3).random((config.batch_size, *config.image_shape), dtype=np.float32)
+    for _ in range(warmup):
+        vae.train_on_batch(batch)
+    start = time.perf_counter()
+    for _ in range(steps):
+        vae.train_on_batch(batch)
+    seconds = time.perf_counter() - start
+    return {"train_img_per_s": round(steps * config.batch_size / seconds, 1), "train_steps": steps,
+            "train_batch_size": config.batch_size}
+
+
+def run_bench(weights: str | Path = DEFAULT_WEIGHTS, repeats: int = 200, train_steps: int = 10,
+              log: Callable[[str], None] = print) -> dict:
+    """Every figure of `vae.py bench` for the model at `weights`, as one dict (KEYS plus context)."""
+    import keras
+
+    from latentlab.model.codec import Codec
+
+    codec = Codec.load(weights)
+    config = codec.config
+    result = {"cores": cpu_cores(), "backend": keras.backend.backend(), "image_size": config.image_size,
+              "latent_dim": config.latent_dim, "weights": str(weights), "repeats": repeats}
+    log(f"{result['cores']} CPU cores, {result['backend']} backend, model {config.image_size} px, "
+        f"latent {config.latent_dim}")
+    for name, step in (("decode", lambda: bench_decode(codec, repeats)),
+                       ("frame", lambda: bench_frame(codec, repeats)),
+                       ("window", lambda: bench_ui(codec, Path(weights), repeats)),
+                       ("judge", lambda: bench_judge(codec, repeats)),
+                       ("startup", lambda: bench_startup(Path(weights))),
+                       ("encode", lambda: bench_encode(codec, repeats)),
+                       ("nearest", lambda: bench_nearest(config.latent_dim, repeats)),
+                       ("live", lambda: bench_live(codec)),
+                       ("train", lambda: bench_train(config, train_steps))):
+        start = time.perf_counter()
+        figures = step()
+        result.update(figures)
+        shown = ", ".join(f"{k} {v}" for k, v in figures.items())
+        log(f"{name}: {shown} ({time.perf_counter() - start:.1f} s)")
+    return result

@@ -1,0 +1,221 @@
+"""Frame sources: a webcam through OpenCV, image files (photos, tests) played as a stream, or a video made in code
+from face photos moving over time (the live mirror's bench and tests). No Qt here."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+
+from latentlab.errors import UserError
+from latentlab.images import UnreadableImage, open_image
+
+MAX_FAILED_READS = 25  # consecutive empty reads (about a second at 25 fps) before a camera counts as stopped
+PROBED_INDICES = 4  # camera indices tried where the system cannot list its cameras
+V4L2_ROOT = Path("/sys/class/video4linux")
+
+
+class CameraError(UserError):
+    """A camera that cannot be opened, is busy, or stopped sending frames; the message says which."""
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """Anything that yields RGB frames: `read()` blocks until the next frame (H, W, 3) uint8, returns
+    None once the stream has ended, and raises CameraError when the device fails; `close()` releases it."""
+
+    name: str
+
+    def read(self) -> np.ndarray | None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    """A camera OpenCV can open by `index`, with a readable label."""
+
+    index: int
+    label: str
+
+
+class OpenCVCamera:
+    """A webcam read with OpenCV's VideoCapture, frames converted to RGB."""
+
+    def __init__(self, index: int = 0, width: int = 640, height: int = 480):
+        self.index = index
+        self.name = f"camera {index}"
+        self._failed_reads = 0
+        self._capture = cv2.VideoCapture(index)
+        if not self._capture.isOpened():
+            self._capture.release()
+            raise CameraError(f"{self.name} cannot be opened: it is not connected, or another program is using it")
+        self._capture.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+        self._capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        ok, _ = self._capture.read()
+        if not ok:
+            self._capture.release()
+            raise CameraError(f"{self.name} opened but sends no frames: another program may be using it")
+
+    def read(self) -> np.ndarray | None:
+        """The next frame as RGB; CameraError after MAX_FAILED_READS failed reads in a row."""
+        if self._capture is None:
+            return None
+        ok, frame = self._capture.read()
+        while not ok:
+            self._failed_reads += 1
+            if self._failed_reads >= MAX_FAILED_READS:
+                self.close()
+                raise CameraError(f"{self.name} stopped sending frames: was it unplugged or taken by another program?")
+            time.sleep(0.04)
+            ok, frame = self._capture.read()
+        self._failed_reads = 0
+        if frame.ndim == 2:
+            return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB if frame.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+class ImageFileSource:
+    """Image files played as a stream (photos, tests): one frame per file, in order, looping forever
+    when `loop`; `fps` paces the reads like a camera would (0: no pacing)."""
+
+    def __init__(self, paths: str | os.PathLike | Iterable[str | os.PathLike], loop: bool = True, fps: float = 0.0):
+        paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        if not paths:
+            raise UserError("an image source needs at least one image file")
+        self.paths = [Path(p) for p in paths]
+        self.name = self.paths[0].name if len(self.paths) == 1 else f"{len(self.paths)} images"
+        self.loop = loop
+        self.interval = 1.0 / fps if fps > 0 else 0.0
+        self._frames: dict[int, np.ndarray] = {}
+        self._position = 0
+        self._last_read = 0.0
+        self._closed = False
+
+    def read(self) -> np.ndarray | None:
+        if self._closed or (self._position >= len(self.paths) and not self.loop):
+            return None
+        if self.interval:
+            wait = self._last_read + self.interval - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            self._last_read = time.perf_counter()
+        index = self._position % len(self.paths)
+        self._position += 1
+        if index not in self._frames:
+            try:
+                self._frames[index] = open_image(self.paths[index])
+            except UnreadableImage as exc:
+                raise UserError(f"cannot read {self.paths[index]}: {exc}") from None
+        return self._frames[index].copy()
+
+    def close(self) -> None:
+        self._closed = True
+        self._frames.clear()
+
+
+class MovingFaceSource:
+    """A video made in code from face photos (CelebA's aligned images in the bench, any portrait in tests): each
+    face in turn for `seconds_per_face`, moved, turned (up to 12 degrees) and scaled (up to 15 %) over time on a
+    grey frame of `size` (width, height), with Gaussian sensor noise of `noise` grey levels. `still` keeps the
+    face where it starts. Frame i is the same on every run; `read()` paces the frames at `fps` when `pace`
+    (like a camera), and the stream ends after `frames` frames (None: never)."""
+
+    def __init__(self, faces: Sequence[np.ndarray], size: tuple[int, int] = (640, 480), fps: float = 30.0,
+                 seconds_per_face: float = 4.0, noise: float = 0.0, still: bool = False, frames: int | None = None,
+                 pace: bool = True, seed: int = 0):
+        if not len(faces):
+            raise UserError("a moving-face video needs at least one face picture")
+        self.faces = [np.ascontiguousarray(face[..., :3], np.uint8) for face in faces]
+        self.size, self.fps, self.seconds_per_face = size, fps, seconds_per_face
+        self.noise, self.still, self.frames, self.pace, self.seed = noise, still, frames, pace, seed
+        self.name = f"moving faces ({len(self.faces)})"
+        self._position = 0
+        self._next_at = 0.0
+        self._closed = False
+
+    def matrix(self, index: int) -> np.ndarray:
+        """The 2x3 matrix that maps the face picture's pixels to frame `index`'s."""
+        t = 0.0 if self.still else index / self.fps
+        face = self.faces[self.face_index(index)]
+        height, width = face.shape[:2]
+        scale = 0.8 * self.size[1] / height * (1.0 + 0.15 * np.sin(2 * np.pi * t / 4.3))
+        angle = 12.0 * np.sin(2 * np.pi * t / 3.1)
+        centre = np.array(self.size) / 2.0 + np.array([0.18 * self.size[0] * np.sin(2 * np.pi * t / 5.0),
+                                                       0.08 * self.size[1] * np.sin(2 * np.pi * t / 3.7)])
+        matrix = cv2.getRotationMatrix2D((width / 2.0, height / 2.0), angle, scale)
+        matrix[:, 2] += centre - np.array([width / 2.0, height / 2.0])
+        return matrix
+
+    def face_index(self, index: int) -> int:
+        return int(index / self.fps / self.seconds_per_face) % len(self.faces)
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame `index` (H, W, 3) uint8."""
+        face = self.faces[self.face_index(index)]
+        frame = cv2.warpAffine(face, self.matrix(index), self.size, flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=(118, 122, 128))
+        if self.noise > 0:
+            rng = np.random.default_rng([self.seed, index])
+            frame = np.clip(frame + rng.normal(0.0, self.noise, frame.shape), 0, 255).astype(np.uint8)
+        return frame
+
+    def read(self) -> np.ndarray | None:
+        if self._closed or (self.frames is not None and self._position >= self.frames):
+            return None
+        if self.pace:
+            now = time.perf_counter()
+            if self._next_at > now:
+                time.sleep(self._next_at - now)
+            self._next_at = max(now, self._next_at) + 1.0 / self.fps
+        self._position += 1
+        return self.frame(self._position - 1)
+
+    def close(self) -> None:
+        self._closed = True
+
+
+def list_cameras() -> list[CameraInfo]:
+    """The cameras worth offering, found cheaply: on Linux from /sys/class/video4linux (capture nodes
+    only, without opening any device), elsewhere by trying the first PROBED_INDICES indices."""
+    if sys.platform.startswith("linux"):
+        return _linux_cameras() if V4L2_ROOT.is_dir() else []
+    cameras = []
+    for index in range(PROBED_INDICES):
+        capture = cv2.VideoCapture(index)
+        if capture.isOpened():
+            cameras.append(CameraInfo(index, f"camera {index}"))
+        capture.release()
+    return cameras
+
+
+def _linux_cameras() -> list[CameraInfo]:
+    cameras = []
+    for node in sorted(V4L2_ROOT.glob("video*"), key=lambda p: int(p.name[5:]) if p.name[5:].isdigit() else -1):
+        if not node.name[5:].isdigit():
+            continue
+        if _read_text(node / "index", "0") != "0":
+            continue  # a metadata node of a camera listed under its first node
+        name = _read_text(node / "name", "")
+        label = f"{name} (camera {node.name[5:]})" if name else f"camera {node.name[5:]}"
+        cameras.append(CameraInfo(int(node.name[5:]), label))
+    return cameras
+
+
+def _read_text(path: Path, default: str) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return default

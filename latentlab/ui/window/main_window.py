@@ -1,0 +1,485 @@
+"""MainWindow: sliders on the left, the decoded face in the centre, the controls on the right.
+
+The left column holds two tabbed docks, "Latent sliders" and "Attributes" (named directions with
+hold ticks); "Your face" (webcam, photos, most similar faces) is a dock on the right, shown on demand.
+
+Every control changes the face through `set_latent(z, source, ...)`, which records an undo step;
+the sliders, the status bar and the picture then follow the new latent. Decoding runs in a worker
+thread (latest wins), so dragging never queues stale frames or freezes the window; panels move only
+their rows in view, so a face change costs the UI thread about a millisecond.
+
+The window is split by what it does: this file holds the state, the layout and the decoding;
+window_actions.py the commands, menus and help; window_files.py saving, opening and exporting;
+window_dataset.py the dataset and interpolation wiring; stage.py the image views.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSplitter,
+    QStyle,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from latentlab.errors import UserError
+from latentlab.eval.judge import Judge
+from latentlab.faces.camera import CameraInfo, FrameSource
+from latentlab.latent.directions import AttributeDirections
+from latentlab.latent.prior import standard_normal
+from latentlab.latent.space import LatentSpace
+from latentlab.model.codec import Codec
+from latentlab.ui.panels.attributes_panel import AttributesPanel
+from latentlab.ui.panels.face_panel import FacePanel
+from latentlab.ui.panels.indexer import DatasetIndexer
+from latentlab.ui.panels.interpolation import InterpolationPanel
+from latentlab.ui.panels.slider_panel import SliderPanel
+from latentlab.ui.undo import LatentCommand, LatentState
+from latentlab.ui.widgets.stage import Stage
+from latentlab.ui.window.actions import WindowActions
+from latentlab.ui.window.dataset import WindowDataset
+from latentlab.ui.window.files import STATUS_MESSAGE_MS, WindowFiles
+from latentlab.ui.workers.decode_worker import AsyncDecoder
+
+UNDO_LIMIT = 1000
+RANDOM_RANGE_DEFAULT = 1.0
+INVERSE_PREFIX = "inverse of "
+EDITED_SUFFIX = ", edited"
+SHUTDOWN_WAIT_MS = 10_000
+
+
+def vertical_scroll(widget: QWidget) -> QScrollArea:
+    """`widget` in a frameless scroll area that scrolls only vertically (its width: see `fit_width`)."""
+    scroll = QScrollArea()
+    scroll.setWidget(widget)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return scroll
+
+
+def fit_width(scroll: QScrollArea) -> QScrollArea:
+    """At least as wide as its widget needs, scroll bar included: nothing is cut off on the right."""
+    bar = scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+    scroll.setMinimumWidth(scroll.widget().minimumSizeHint().width() + bar)
+    return scroll
+
+
+class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
+    """The latent-space explorer for one Codec and its LatentSpace.
+
+    `data_dir` is the dataset folder for originals (optional); `rng` a numpy Generator or seed used
+    by Randomize and the random dataset image; `settings` (optional) remembers the dataset folder.
+    `attributes` are the attribute directions for the Attributes dock (None: the dock shows
+    `attributes_note` instead), `judge` the attribute judge whose probabilities it shows (optional); `cameras` and
+    `frame_source_factory` go to the Your face panel (default: the cameras found on this machine, opened with OpenCV).
+    """
+
+    latent_changed = Signal(object)
+    frame_shown = Signal(object)
+
+    def __init__(self, codec: Codec, space: LatentSpace, data_dir: str | Path | None = None,
+                 rng: np.random.Generator | int | None = None, settings: QSettings | None = None,
+                 attributes: AttributeDirections | None = None, attributes_note: str = "",
+                 cameras: list[CameraInfo] | None = None,
+                 frame_source_factory: Callable[[int], FrameSource] | None = None, parent: QWidget | None = None,
+                 judge: Judge | None = None):
+        super().__init__(parent)
+        if space.latent_dim != codec.latent_dim:
+            raise UserError(f"latent space has {space.latent_dim} dimensions, the model {codec.latent_dim}")
+        self.codec = codec
+        self.space = space
+        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        self.settings = settings
+        self.data_dir: Path | None = None
+        self.last_error = ""
+        self._state = LatentState(space.reset(), "average face")
+        self._shown_latent: np.ndarray | None = None
+        self._shown_image: np.ndarray | None = None
+        self._frame_times: deque[float] = deque(maxlen=240)
+        self._last_decode_ms = 0.0
+        self._gesture = 0
+
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.setUndoLimit(UNDO_LIMIT)
+        self.decoder = AsyncDecoder(codec.decode, self)
+        self.decoder.decoded.connect(self._on_decoded)
+        self.decoder.failed.connect(self._on_decode_failed)
+
+        self.setWindowTitle("latentlab — latent space explorer")
+        self.distribution_window = None
+        self._create_actions()
+        self._create_widgets()
+        self._create_docks(attributes, attributes_note, cameras, frame_source_factory, judge)
+        self._create_menus()
+        self._create_toolbar()
+        self._create_status_bar()
+        if data_dir is not None:
+            self.set_data_dir(data_dir, remember=False)
+        self._apply_state(self._state)
+        if space.note:
+            self.statusBar().showMessage(space.note, STATUS_MESSAGE_MS * 2)
+
+    # ----------------------------------------------------------------------------------- building
+
+    def _create_widgets(self) -> None:
+        self.slider_panel = SliderPanel(
+            self.codec.latent_dim, self.space.sigma, self.space.raw_sigma, self.space.has_dataset, self.space.note
+        )
+        self.slider_panel.coordinate_changed.connect(self._on_coordinate_changed)
+        self.slider_panel.mode_changed.connect(self._on_mode_changed)
+        self.slider_panel.gesture_finished.connect(self._end_gesture)
+        self.raw_action.setChecked(self.slider_panel.mode == "raw")
+        self.sliders_box = QWidget()
+        sliders_layout = QVBoxLayout(self.sliders_box)
+        sliders_layout.addWidget(self.slider_panel)
+
+        self.stage = Stage(self.codec.image_size)
+
+        self.random_range_box = QDoubleSpinBox()
+        self.random_range_box.setRange(0.0, 3.0)
+        self.random_range_box.setSingleStep(0.1)
+        self.random_range_box.setDecimals(2)
+        self.random_range_box.setValue(RANDOM_RANGE_DEFAULT)
+        self.random_range_box.setToolTip("Temperature of the random draw: 1 is the prior itself, 0 its mean; "
+                                         "larger gives stranger faces")
+        self.normal_prior_box = QCheckBox("N(0, I)")
+        self.normal_prior_box.setEnabled(self.space.has_dataset)
+        self.normal_prior_box.setToolTip(
+            "Randomize draws from N(0, I), the prior the VAE was trained towards, instead of the Gaussian fitted "
+            "to the dataset latents (which gives whole faces far more often)" if self.space.has_dataset
+            else "No dataset latents: Randomize draws from N(0, I)")
+        explore = QWidget()
+        explore_layout = QGridLayout(explore)
+        explore_layout.setContentsMargins(0, 0, 0, 0)
+        explore_layout.addWidget(self._button(self.randomize_action), 0, 0)
+        range_row = QHBoxLayout()
+        range_row.addWidget(QLabel("range"))
+        range_row.addWidget(self.random_range_box, 1)
+        range_row.addWidget(self.normal_prior_box)
+        explore_layout.addLayout(range_row, 0, 1)
+        explore_layout.addWidget(self._button(self.invert_action), 1, 0)
+        explore_layout.addWidget(self._button(self.reset_action), 1, 1)
+
+        self.indexer = DatasetIndexer(self.space.names, self.space.note)
+        self.indexer.index_chosen.connect(self.show_dataset_image)
+        self.indexer.random_requested.connect(self.random_dataset_image)
+        self.indexer.nearest_requested.connect(self.nearest_dataset_image)
+        self.indexer.refused.connect(lambda hint: self.statusBar().showMessage(hint, STATUS_MESSAGE_MS))
+
+        self.interpolation = InterpolationPanel(self.space, self.export_action)
+        self.interpolation.blend_changed.connect(self._on_blend_changed)
+        self.interpolation.capture_requested.connect(self.capture_endpoint)
+        self.interpolation.index_requested.connect(self._ask_endpoint_index)
+        self.interpolation.gesture_finished.connect(self._end_gesture)
+
+        self.model_label = QLabel(self._model_summary())
+        self.model_label.setWordWrap(True)
+        self.model_label.setStyleSheet("color: palette(mid);")
+        controls = QWidget()
+        self._control_widgets: list[QWidget] = []
+        self._controls_layout = QVBoxLayout(controls)
+        self._controls_layout.addStretch(1)
+        self._controls_layout.addWidget(self.model_label)
+        self._controls = vertical_scroll(controls)
+        self.add_control_group("Explore", explore)
+        self.add_control_group("Dataset", self.indexer)
+        self.add_control_group("Interpolation", self.interpolation)
+        right = self._controls
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.stage)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([4 * right.minimumWidth(), right.minimumWidth()])
+        self.setCentralWidget(splitter)
+
+    def _create_docks(self, attributes: AttributeDirections | None, attributes_note: str,
+                      cameras: list[CameraInfo] | None,
+                      frame_source_factory: Callable[[int], FrameSource] | None, judge: Judge | None) -> None:
+        """Latent sliders and Attributes tabbed on the left (Attributes in front when loaded); Your face on the
+        right, hidden until asked for (it costs the centre its width), with no camera started."""
+        self.attributes_panel = AttributesPanel(attributes, attributes_note, judge=judge)
+        self.attributes_panel.latent_edited.connect(self._on_attribute_edited)
+        self.decoder.decoded.connect(self.attributes_panel.judge_face)
+        self.attributes_panel.gesture_finished.connect(self._end_gesture)
+        self.latent_changed.connect(self.attributes_panel.show_latent)
+        self.face_panel = FacePanel(self.codec, self.space, data_dir=None, cameras=cameras,
+                                    frame_source_factory=frame_source_factory)
+        self.face_panel.latent_chosen.connect(self._on_face_chosen)
+
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        self.setTabPosition(left, QTabWidget.TabPosition.North)
+        self.sliders_dock = self._dock("Latent sliders", "sliders-dock", self.sliders_box, left)
+        self.attributes_dock = self._dock("Attributes", "attributes-dock", self.attributes_panel, left)
+        self.tabifyDockWidget(self.sliders_dock, self.attributes_dock)
+        (self.attributes_dock if self.attributes_panel.available else self.sliders_dock).raise_()
+        self.face_dock = self._dock("Your face", "face-dock", self.face_panel, Qt.DockWidgetArea.RightDockWidgetArea,
+                                    scrolling=True)
+        self.face_dock.hide()
+        self.setAcceptDrops(True)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea,
+              scrolling: bool = False) -> QDockWidget:
+        """A dock holding `widget`; `scrolling`: inside a vertical scroll area, so that a tall panel scrolls instead
+        of growing the window."""
+        widget.layout().setContentsMargins(6, 4, 6, 6)
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(fit_width(vertical_scroll(widget)) if scrolling else widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def add_control_group(self, title: str, widget: QWidget) -> QGroupBox:
+        """Add a titled group of controls to the right-hand column (below the existing ones).
+
+        A widget with a `shutdown()` method (worker threads, a camera) has it called when the window closes.
+        """
+        self._control_widgets.append(widget)
+        box = QGroupBox(title)
+        layout = QVBoxLayout(box)
+        layout.addWidget(widget)
+        self._controls_layout.insertWidget(self._controls_layout.count() - 2, box)
+        fit_width(self._controls)
+        return box
+
+    def _create_status_bar(self) -> None:
+        self.source_label = QLabel()
+        self.timing_label = QLabel("decode – ms · 0 fps")
+        self.statusBar().addPermanentWidget(self.source_label)
+        self.statusBar().addPermanentWidget(self.timing_label)
+        self._fps_timer = QTimer(self)
+        self._fps_timer.setInterval(500)
+        self._fps_timer.timeout.connect(self._update_timing_label)
+        self._fps_timer.start()
+
+    def _model_summary(self) -> str:
+        weights = self.codec.weights_path.name if self.codec.weights_path else "in-memory model"
+        lines = [f"Model: {weights}, {self.codec.image_size} px, latent {self.codec.latent_dim}"]
+        if self.space.has_dataset:
+            lines.append(f"Dataset latents: {len(self.space):,} faces ({self.space.source.name if self.space.source else 'in memory'})")
+        else:
+            lines.append(self.space.note or "No dataset latents")
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------------------ the latent
+
+    @property
+    def latent(self) -> np.ndarray:
+        """The current latent (a copy)."""
+        return self._state.z.copy()
+
+    @property
+    def source(self) -> str:
+        return self._state.source
+
+    @property
+    def state(self) -> LatentState:
+        return self._state
+
+    def set_latent(self, z: np.ndarray, source: str, original: np.ndarray | None = None,
+                   original_caption: str = "", merge_key: str | None = None, dataset_index: int | None = None) -> None:
+        """Show latent `z` (described by `source`) as one undo step; the single entry point of every control.
+
+        `original` is a photo shown beside the decoded face; `merge_key` merges consecutive changes
+        with the same key (one slider drag, one sweep of t) into one undo step; `dataset_index` says that
+        `z` is dataset image #i (the Dataset box shows it).
+        """
+        z = np.asarray(z, np.float32).reshape(-1)
+        if z.shape != (self.codec.latent_dim,) or not np.isfinite(z).all():
+            raise UserError(f"a latent must be {self.codec.latent_dim} finite numbers, got shape {z.shape}")
+        if merge_key is None or not merge_key.startswith("blend"):
+            self.interpolation.pause()
+        if merge_key is None:
+            self._end_gesture()
+        edited_from = None
+        if source.endswith(EDITED_SUFFIX):  # a slider or attribute edit: remember the face it was made on
+            edited_from = self._state.z if self._state.edited_from is None else self._state.edited_from
+        after = LatentState(z.copy(), source, original, original_caption, dataset_index, edited_from)
+        self.undo_stack.push(LatentCommand(self._apply_state, self._state, after, merge_key))
+
+    def _apply_state(self, state: LatentState) -> None:
+        """Show `state`: only what changed is touched, and the panels move only their rows in view."""
+        previous, self._state = self._state, state
+        self.decoder.request(state.z)
+        self.slider_panel.show_coordinates(self.space.coordinates(state.z, self.slider_panel.mode))
+        if state.source != previous.source or not self.source_label.text():
+            self.source_label.setText(state.source)
+        self.stage.show_original(state.original, state.original_caption)
+        self.indexer.show_index(state.dataset_index)
+        self.face_panel.set_live_edit(state.edit)
+        self.latent_changed.emit(state.z.copy())
+
+    @Slot()
+    def _end_gesture(self) -> None:
+        self._gesture += 1
+
+    def _edited_source(self) -> str:
+        source = self._state.source
+        return source if source.endswith(EDITED_SUFFIX) else source + EDITED_SUFFIX
+
+    @Slot(int, float)
+    def _on_coordinate_changed(self, index: int, value: float) -> None:
+        mode = self.slider_panel.mode
+        z = self.space.with_coordinate(self._state.z, mode, index, value)
+        self.set_latent(z, self._edited_source(), self._state.original, self._state.original_caption,
+                        merge_key=f"slider:{mode}:{index}:{self._gesture}")
+
+    @Slot(str)
+    def _on_mode_changed(self, mode: str) -> None:
+        self.raw_action.setChecked(mode == "raw")
+        self.slider_panel.show_coordinates(self.space.coordinates(self._state.z, mode))
+
+    @Slot(bool)
+    def _on_raw_action(self, checked: bool) -> None:
+        self.slider_panel.set_mode("raw" if checked else "pca")
+
+    @Slot()
+    def randomize(self) -> None:
+        """A new latent from the fitted prior (N(0, I) when ticked), with the range as temperature."""
+        scale = self.random_range_box.value()
+        if self.normal_prior_box.isChecked():
+            prior, source = standard_normal(self.codec.latent_dim), f"random N(0, I) (range {scale:.2f})"
+        else:
+            prior, source = self.space.prior, f"random (range {scale:.2f})"
+        self.set_latent(prior.draw(1, scale, self.rng)[0], source)
+
+    @Slot()
+    def invert(self) -> None:
+        source = self._state.source
+        source = source[len(INVERSE_PREFIX):] if source.startswith(INVERSE_PREFIX) else INVERSE_PREFIX + source
+        self.set_latent(self.space.invert(self._state.z), source)
+
+    @Slot()
+    def reset(self) -> None:
+        self.set_latent(self.space.reset(), "average face" if self.space.has_dataset else "zero latent")
+
+    # ------------------------------------------------------------------ attributes, your face
+
+    @Slot(object, str)
+    def _on_attribute_edited(self, z: np.ndarray, name: str) -> None:
+        self.set_latent(z, self._edited_source(), self._state.original, self._state.original_caption,
+                        merge_key=f"attribute:{name}:{self._gesture}")
+
+    @Slot(object, str, object, str)
+    def _on_face_chosen(self, z: np.ndarray, source: str, original: np.ndarray | None, caption: str) -> None:
+        self.set_latent(z, source, original, caption)
+
+    @Slot()
+    def show_face_panel(self) -> None:
+        """Show the Your face dock in front (the camera starts only from its Start button)."""
+        self.face_dock.show()
+        self.face_dock.raise_()
+
+    @Slot()
+    def open_photo(self) -> None:
+        """Ask for a photo and encode it in the Your face panel."""
+        self.show_face_panel()
+        self.face_panel.open_photo()
+
+    def dragEnterEvent(self, event) -> None:
+        """Image files dragged anywhere over the window are offered to the Your face panel."""
+        self.face_panel.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        self.face_panel.dropEvent(event)
+        if event.isAccepted():
+            self.show_face_panel()
+
+    @Slot()
+    def show_distribution(self) -> None:
+        """Open (or raise) the Latent distribution window; it follows the current latent while visible."""
+        if self.distribution_window is None:
+            from latentlab.ui.panels.distribution_window import DistributionWindow  # matplotlib loads on first use
+
+            self.distribution_window = DistributionWindow(self.space, self)
+            self.distribution_window.addActions(self.shortcut_actions())  # Ctrl+R & co. work there too
+            self.latent_changed.connect(self.distribution_window.set_latent)
+            self.distribution_window.set_latent(self._state.z)
+        self.distribution_window.show()
+        self.distribution_window.raise_()
+        self.distribution_window.activateWindow()
+
+    # ------------------------------------------------------------------------------- decoding
+
+    @Slot(object, object, float)
+    def _on_decoded(self, image: np.ndarray, z: np.ndarray, milliseconds: float) -> None:
+        self._shown_image, self._shown_latent = image, z
+        self.stage.show_decoded(image)
+        self._last_decode_ms = milliseconds
+        self._frame_times.append(time.perf_counter())
+        self._update_timing_label()
+        self.frame_shown.emit(image)
+
+    @Slot(str)
+    def _on_decode_failed(self, message: str) -> None:
+        self.statusBar().showMessage(message, STATUS_MESSAGE_MS)
+
+    @Slot()
+    def _update_timing_label(self) -> None:
+        now = time.perf_counter()
+        fps = sum(1 for t in self._frame_times if now - t <= 1.0)
+        decode = f"{self._last_decode_ms:.1f} ms" if self._shown_image is not None else "– ms"
+        self.timing_label.setText(f"decode {decode} · {fps} fps")
+
+    def is_current_frame_shown(self) -> bool:
+        """True when the picture on screen is the decoding of the current latent."""
+        return self._shown_latent is not None and np.array_equal(self._shown_latent, self._state.z)
+
+    def wait_for_frame(self, timeout_ms: int = 30000) -> bool:
+        """Process events until the current latent is on screen (or the timeout passes)."""
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        while not self.is_current_frame_shown() and time.monotonic() < deadline:
+            loop = QEventLoop()
+            self.frame_shown.connect(loop.quit)
+            QTimer.singleShot(50, loop.quit)
+            loop.exec()
+            self.frame_shown.disconnect(loop.quit)
+        return self.is_current_frame_shown()
+
+    def shown_image(self) -> np.ndarray | None:
+        """The picture on screen (uint8), whatever latent it belongs to."""
+        return None if self._shown_image is None else self._shown_image.copy()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop playback, timers, background work (an export is cancelled), the decoder and judge threads, the camera
+        and face threads, the distribution window and added control groups (safe to call more than once)."""
+        for widget in self._control_widgets:
+            if callable(getattr(widget, "shutdown", None)):
+                widget.shutdown()
+        self.face_panel.shutdown()
+        if self.distribution_window is not None:
+            self.distribution_window.shutdown()
+            self.distribution_window.close()
+        self.interpolation.pause()
+        self._fps_timer.stop()
+        if self.export_task is not None:
+            self.export_task.cancel()
+        QThreadPool.globalInstance().waitForDone(SHUTDOWN_WAIT_MS)
+        self.decoder.stop()
+        self.attributes_panel.shutdown()
