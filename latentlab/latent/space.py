@@ -16,6 +16,7 @@ import numpy as np
 from latentlab.errors import UserError
 from latentlab.files import atomic_write_bytes, read_npz
 from latentlab.latent.prior import PRIOR_KEYS, GaussianPrior, fit_gaussian, standard_normal
+from latentlab.paths import ATTRIBUTES_FILE, beside
 
 NPY_MAGIC = b"\x93NUMPY"
 LATENT_LIMIT = 100.0  # largest |value| a latent file may hold: far outside any face, far from float overflow
@@ -293,8 +294,8 @@ def _directions_beside(path: Path, latent_dim: int, weights_sha: str | None):
     model (the neighbour search then falls back to Euclidean distance)."""
     from latentlab.latent.directions import AttributeDirections
 
-    candidate = path.parent / "attributes.npz"
-    if not candidate.is_file():
+    candidate = beside(path, ATTRIBUTES_FILE)
+    if candidate is None:
         return None
     try:
         return AttributeDirections.load(candidate, weights_sha, latent_dim)

@@ -15,7 +15,7 @@ import numpy as np
 from latentlab.errors import UserError
 from latentlab.files import weights_fingerprint
 from latentlab.model.config import require_weights
-from latentlab.paths import DEFAULT_JUDGE, DEFAULT_LATENTS, DEFAULT_WEIGHTS, PROJECT_ROOT
+from latentlab.paths import DEFAULT_WEIGHTS, PROJECT_ROOT, ModelFiles
 from latentlab.quiet import import_keras
 
 if TYPE_CHECKING:
@@ -118,17 +118,13 @@ def load_codec(weights: Path):
         raise UserError(f"cannot load the model: {exc}. To get one, {TRAIN_HINT}") from None
 
 
-def beside_weights(weights: Path, name: str, default: Path) -> Path:
-    """`name` in the weights' folder when it exists there, else `default`."""
-    return next((p for p in (weights.parent / name, default) if p.is_file()), default)
-
 
 def load_latent_space(weights: Path, latent_dim: int, sha: str | None = None):
     """The dataset latents beside the weights (else data/latents.npz), checked against those weights;
     a LatentSpace without dataset (and a note saying why) when none fits."""
     from latentlab.latent.space import LatentSpace
 
-    path = beside_weights(weights, "latents.npz", DEFAULT_LATENTS)
+    path = ModelFiles(weights).latents
     return LatentSpace.open(path, latent_dim, weights_sha=sha or weights_fingerprint(weights))
 
 
@@ -136,10 +132,8 @@ def load_attributes(weights: Path, latent_dim: int, sha: str | None = None):
     """(AttributeDirections, "") from attributes.npz beside the weights (else data/attributes.npz) when it was
     computed for these weights, else (None, a note saying why and how to build it)."""
     from latentlab.latent.directions import open_attributes
-    from latentlab.paths import DEFAULT_ATTRIBUTES
 
-    path = beside_weights(weights, "attributes.npz", DEFAULT_ATTRIBUTES)
-    return open_attributes(path, latent_dim, sha or weights_fingerprint(weights))
+    return open_attributes(ModelFiles(weights).attributes, latent_dim, sha or weights_fingerprint(weights))
 
 
 def load_judge(weights: Path, crop: str):
@@ -148,7 +142,7 @@ def load_judge(weights: Path, crop: str):
     from latentlab.eval.judge import Judge
 
     try:
-        judge = Judge.load(beside_weights(weights, "judge.weights.h5", DEFAULT_JUDGE))
+        judge = Judge.load(ModelFiles(weights).judge)
     except UserError:
         return None
     return judge if judge.config.crop == crop else None
