@@ -224,7 +224,7 @@ def run(args: Namespace) -> int:
     if start_latent is not None:
         window.set_latent(start_latent, f"file {args.latent.name}")
     elif args.index is not None and not problems:
-        window.show_dataset_image(args.index)
+        window.dataset.show_dataset_image(args.index)
     if startup is not None:
         window.wait_for_frame(FRAME_TIMEOUT_MS)
         startup["first_face"] = time.time()

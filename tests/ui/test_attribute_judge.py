@@ -297,7 +297,7 @@ def test_a_screenshot_waits_for_the_judges_reading_of_the_face_on_screen_not_an_
     panel = window.attributes_panel
     try:
         assert window.wait_for_frame(20000)
-        window.show_dataset_image(2)  # while the judge still reads the first face
+        window.dataset.show_dataset_image(2)  # while the judge still reads the first face
         assert window.wait_for_frame(20000)
         wait_for_judge(window)
         assert panel.judged_current_face()

@@ -67,7 +67,7 @@ def test_a_slider_moves_the_face_along_its_direction(attr_window, directions, sp
     assert panel.value_of("Smiling") == pytest.approx(1.5)
     assert panel.score_labels[0].text() == "+1.50"
     assert attr_window.source == "average face, edited"
-    attr_window.undo_action.trigger()
+    attr_window.commands.undo_action.trigger()
     assert np.array_equal(attr_window.latent, before)
     assert float(panel.score_labels[0].text()) == pytest.approx(standardized(directions, before, "Smiling"), abs=0.006)
 

@@ -1,5 +1,5 @@
-"""Latent distribution window: opened from the View menu, draws latentlab.latent.distribution_plot' figure on a Qt canvas, marks the
-current latent and follows it (throttled, only while visible)."""
+"""Latent distribution window: opened from the View menu, draws latentlab.latent.distribution_plot' figure on a Qt
+canvas, marks the current latent and follows it (throttled, only while visible)."""
 
 import numpy as np
 import pytest
@@ -15,9 +15,9 @@ def markers_match(dist, z):
 
 
 def test_the_window_opens_draws_and_marks_the_current_latent(qtbot, window, space):
-    assert window.distribution_action.shortcut() == QKeySequence("Ctrl+L")
-    assert window.distribution_action in window.menuBar().actions()[3].menu().actions()  # View
-    window.distribution_action.trigger()
+    assert window.commands.distribution_action.shortcut() == QKeySequence("Ctrl+L")
+    assert window.commands.distribution_action in window.menuBar().actions()[3].menu().actions()  # View
+    window.commands.distribution_action.trigger()
     dist = window.distribution_window
     qtbot.waitExposed(dist)
     assert dist.isVisible() and dist.redraws == 1
@@ -28,7 +28,7 @@ def test_the_window_opens_draws_and_marks_the_current_latent(qtbot, window, spac
     assert "of 8 dimensions active" in dist.summary_label.text()
     assert "KL per dimension" in dist.figure.axes[-1].get_title()
 
-    window.show_dataset_image(4)
+    window.dataset.show_dataset_image(4)
     qtbot.waitUntil(lambda: markers_match(dist, space.latent(4)), timeout=2000)
 
     dist.dims_box.setText("7, 2")
@@ -84,9 +84,9 @@ def test_parse_dimensions():
 
 
 def test_the_windows_shortcuts_work_in_the_distribution_window_and_f1_lists_them(qtbot, window):
-    window.distribution_action.trigger()
+    window.commands.distribution_action.trigger()
     dist = window.distribution_window
-    assert window.randomize_action in dist.actions() and window.undo_action in dist.actions()
-    table = dict(window.shortcut_table())
+    assert window.commands.randomize_action in dist.actions() and window.commands.undo_action in dist.actions()
+    table = dict(window.commands.shortcut_table())
     assert table["Capture (Your face, camera on)"] == "Space"
     assert table["Undo"] == "Ctrl+Z" and "Alt+Backspace" not in table["Undo"]

@@ -19,11 +19,11 @@ def test_the_dock_is_wired_but_nothing_starts_by_itself(window, dataset):
     view_menu = window.menuBar().actions()[3].menu()
     assert dock.toggleViewAction() in view_menu.actions()
     file_menu = window.menuBar().actions()[0].menu()
-    assert window.open_photo_action in file_menu.actions()
-    assert window.open_photo_action.text() == "Open &Photo…"
-    assert window.open_photo_action.shortcut() == QKeySequence("Ctrl+Shift+O")
+    assert window.commands.open_photo_action in file_menu.actions()
+    assert window.commands.open_photo_action.text() == "Open &Photo…"
+    assert window.commands.open_photo_action.shortcut() == QKeySequence("Ctrl+Shift+O")
     assert panel.data_dir == dataset[1], "the window's dataset folder reaches the panel"
-    window.face_action.trigger()
+    window.commands.face_action.trigger()
     assert dock.isVisible() and dock.toggleViewAction().isChecked() and not panel.camera_running
 
 
@@ -32,12 +32,12 @@ def test_open_photo_sets_the_latent_with_the_aligned_input_beside_it(qtbot, monk
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: (str(photo), ""))
     window.face_panel.align_check.setChecked(False)
     with qtbot.waitSignal(window.latent_changed, timeout=WAIT_MS):
-        window.open_photo_action.trigger()
+        window.commands.open_photo_action.trigger()
     assert window.face_dock.isVisible()
     assert window.source == "photo: 000003.png"
     np.testing.assert_array_equal(window.latent, window.face_panel.last_match.encoded.z)
     assert window.state.original is not None and window.stage.original_caption.text() == "Input · photo: 000003.png"
-    window.undo_action.trigger()
+    window.commands.undo_action.trigger()
     assert window.source == "average face"
 
 

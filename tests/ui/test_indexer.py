@@ -41,20 +41,20 @@ def test_invalid_entries_are_refused_with_a_hint(qtbot, window, text, hint):
         type_index(qtbot, window.indexer, text)
         assert hint in window.indexer.hint()
         assert window.indexer.index == 5 and np.array_equal(window.latent, latent)
-    assert window.show_dataset_image(N_IMAGES) is False
+    assert window.dataset.show_dataset_image(N_IMAGES) is False
 
 
 def test_previous_next_wrap_and_random_and_nearest(qtbot, window, space):
     window.indexer.choose(0)
-    window.previous_action.trigger()
+    window.commands.previous_action.trigger()
     assert window.indexer.index == N_IMAGES - 1
-    window.next_action.trigger()
+    window.commands.next_action.trigger()
     assert window.indexer.index == 0 and window.indexer.hint() == ""
-    window.random_image_action.trigger()
+    window.commands.random_image_action.trigger()
     chosen = window.indexer.index
     assert np.array_equal(window.latent, space.latent(chosen))
     window.set_latent(space.latent(17) + 0.01, "near 17")
-    window.nearest_action.trigger()
+    window.commands.nearest_action.trigger()
     assert window.indexer.index == 17 and window.source == "dataset #17 (000017.png)"
 
 
@@ -85,7 +85,7 @@ def test_without_dataset_latents_the_indexer_is_off_with_a_note(qtbot, tiny_code
     space = LatentSpace.open("missing/latents.npz", LATENT_DIM)
     window = MainWindow(tiny_codec, space, rng=0)
     qtbot.addWidget(window)
-    assert not window.indexer.spin.isEnabled() and not window.next_action.isEnabled()
+    assert not window.indexer.spin.isEnabled() and not window.commands.next_action.isEnabled()
     assert "python vae.py index --data DIR" in window.indexer.note_label.text()
     assert not window.indexer.submit_text("3")
     assert window.slider_panel.mode == "raw" and not window.slider_panel.raw_toggle.isEnabled()

@@ -69,9 +69,9 @@ def test_a_thousand_mixed_face_changes_leave_the_window_working(qtbot, big_windo
         elif kind == 2:
             window.attributes_panel.set_target(panel.names[int(rng.integers(8))], float(rng.uniform(-2, 2)))
         elif kind == 3:
-            window.undo_action.trigger()
+            window.commands.undo_action.trigger()
         else:
-            window.redo_action.trigger()
+            window.commands.redo_action.trigger()
         if i % 25 == 0:
             qtbot.wait(1)  # let frames arrive, as they do between a user's moves
     assert window.wait_for_frame(20000)
@@ -108,7 +108,7 @@ def test_every_dock_fits_a_laptop_screen(qtbot, big_window, size):
     window.show_face_panel()
     window.face_panel.align_check.setChecked(False)
     window.set_latent(window.space.latent(0), "near the first photos")
-    window.face_panel.open_photo(window.data_dir / "000000.png")  # neighbours with originals: the tallest panel
+    window.face_panel.open_photo(window.dataset.data_dir / "000000.png")  # neighbours with originals: the tallest panel
     qtbot.waitUntil(lambda: window.face_panel.last_match is not None, timeout=20000)
     photo = np.full((218, 178, 3), 128, np.uint8)
     window.set_latent(window.space.latent(3), "dataset #3 (000003.png)", photo, "Original · 000003.png")

@@ -49,7 +49,7 @@ def test_sliders_follow_other_controls_without_feedback(qtbot, window, space):
 
 def test_raw_toggle_and_filter(window):
     panel = window.slider_panel
-    window.raw_action.trigger()
+    window.commands.raw_action.trigger()
     assert panel.mode == "raw" and panel.names()[0] == "dim 1"
     for i, value in enumerate(window.latent):
         assert panel.value_of(i) == pytest.approx(np.clip(value, -3, 3), abs=0.01)
@@ -60,7 +60,7 @@ def test_raw_toggle_and_filter(window):
     panel.filter_box.clear()
     assert len(panel.visible_names()) == 8
     panel.set_mode("pca")
-    assert not window.raw_action.isChecked() and panel.names()[0] == "PC 1"
+    assert not window.commands.raw_action.isChecked() and panel.names()[0] == "PC 1"
 
 
 def test_slider_range_box_rescales_the_sliders(window, space):
@@ -72,16 +72,16 @@ def test_slider_range_box_rescales_the_sliders(window, space):
 def test_invert_twice_is_identity(window, space):
     window.randomize()
     z, source = window.latent, window.source
-    window.invert_action.trigger()
+    window.commands.invert_action.trigger()
     assert np.allclose(space.to_pca(window.latent), -space.to_pca(z), atol=1e-4)
     assert window.source == "inverse of " + source
-    window.invert_action.trigger()
+    window.commands.invert_action.trigger()
     assert np.allclose(window.latent, z, atol=1e-5) and window.source == source
 
 
 def test_reset_is_the_average_face(window, space):
     window.randomize()
-    window.reset_action.trigger()
+    window.commands.reset_action.trigger()
     assert np.allclose(window.latent, space.mean)
     assert np.allclose([window.slider_panel.value_of(i) for i in range(8)], 0.0, atol=0.01)
 
@@ -127,7 +127,7 @@ def test_randomize_range_zero_is_the_mean_and_draws_are_seeded(qtbot, window, ti
     window.random_range_box.setValue(0.5)
     draws = []
     for _ in range(20):
-        window.randomize_action.trigger()
+        window.commands.randomize_action.trigger()
         draws.append(window.latent)
     assert len({d.tobytes() for d in draws}) == 20
     window.random_range_box.setValue(0.0)
@@ -162,16 +162,16 @@ def test_undo_redo_with_the_keyboard_and_merged_drags(qtbot, window):
     assert np.array_equal(window.latent, random_z)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert np.array_equal(window.latent, start)
-    assert not window.undo_action.isEnabled()
+    assert not window.commands.undo_action.isEnabled()
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert np.array_equal(window.latent, random_z)
-    window.redo_action.trigger()
+    window.commands.redo_action.trigger()
     assert window.slider_panel.value_of(0) == pytest.approx(2.0, abs=0.01)
     assert window.wait_for_frame(10000)
 
 
 def test_every_action_has_its_shortcut(window):
-    table = dict(window.shortcut_table())
+    table = dict(window.commands.shortcut_table())
     assert "Ctrl+Z" in table["Undo"] and "Ctrl+Shift+Z" in table["Redo"]
     assert table["Randomize"] == "Ctrl+R" and table["Invert"] == "Ctrl+I" and table["Reset"] == "Ctrl+0"
     assert "Ctrl+S" in table["Save Image…"] and "Ctrl+C" in table["Copy Image"]
@@ -182,11 +182,11 @@ def test_save_image_png_and_copy_to_clipboard(qtbot, window, tmp_path, tiny_code
 
     window.randomize()
     path = tmp_path / "face.png"
-    window.save_image(path)  # the face is decoded off the UI thread when the screen lags behind
+    window.files.save_image(path)  # the face is decoded off the UI thread when the screen lags behind
     qtbot.waitUntil(path.is_file, timeout=10000)
     assert np.array_equal(iio.imread(path), to_uint8(tiny_codec.decode(window.latent)))
     assert window.wait_for_frame(10000)
-    window.copy_image()
+    window.files.copy_image()
     copied = QGuiApplication.clipboard().image()
     assert not copied.isNull() and copied.width() == 32
 
@@ -194,15 +194,15 @@ def test_save_image_png_and_copy_to_clipboard(qtbot, window, tmp_path, tiny_code
 def test_save_and_load_latent_and_refuse_wrong_files(window, tmp_path):
     window.randomize()
     z = window.latent
-    saved = window.save_latent(tmp_path / "face.npy")
+    saved = window.files.save_latent(tmp_path / "face.npy")
     window.reset()
-    assert window.load_latent(saved)
+    assert window.files.load_latent(saved)
     assert np.array_equal(window.latent, z) and window.source == "file face.npy"
     np.save(tmp_path / "wrong.npy", np.zeros(5, np.float32))
     (tmp_path / "notes.txt").write_text("hello")
     expected = {"wrong.npy": "8 numbers", "notes.txt": "not a .npy", "absent.npy": "not found"}
     for name, message in expected.items():
-        assert not window.load_latent(tmp_path / name)
+        assert not window.files.load_latent(tmp_path / name)
         assert message in window.last_error
         assert np.array_equal(window.latent, z)
 
@@ -212,7 +212,7 @@ def test_status_bar_shows_source_and_timing(qtbot, window):
     window.randomize()
     assert window.source_label.text() == "random (range 1.00)"
     assert window.wait_for_frame(10000)
-    window._update_timing_label()
+    window.update_timing_label()
     assert "ms" in window.timing_label.text() and "fps" in window.timing_label.text()
 
 
@@ -220,13 +220,13 @@ def test_file_actions_go_through_dialogs(window, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(tmp_path / "shot"), "PNG image (*.png)"))
-    window.save_image_action.trigger()
+    window.commands.save_image_action.trigger()
     assert (tmp_path / "shot.png").is_file()
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args: (str(tmp_path / "z"), "NumPy latent (*.npy)"))
-    window.save_latent_action.trigger()
+    window.commands.save_latent_action.trigger()
     window.randomize()
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args: (str(tmp_path / "z.npy"), ""))
-    window.load_latent_action.trigger()
+    window.commands.load_latent_action.trigger()
     assert np.array_equal(window.latent, np.load(tmp_path / "z.npy")) and window.source == "file z.npy"
 
 

@@ -1,15 +1,22 @@
-"""The window's commands in one place: every QAction with its standard shortcut, the menus, the toolbar,
-the keyboard-shortcut list (F1) and About.
+"""WindowCommands: every command of the window as a QAction with its standard shortcut, in one place; the menus, the
+toolbar, the keyboard-shortcut list (F1) and About.
 
-A mixin of MainWindow: the actions call the window's slots. Shortcuts work in every window of the app: the
-Latent distribution window adds the same actions (`shortcut_actions`).
+A part of MainWindow: the actions trigger the slots of the window itself (a CommandHost), of its FileCommands and
+of its DatasetCommands. Shortcuts work in every window of the app: the Latent distribution window adds the same
+actions (`shortcut_actions`).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMessageBox, QPushButton, QSizePolicy
+from typing import Protocol
+
+from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtGui import QAction, QKeySequence, QShortcut, QUndoStack
+from PySide6.QtWidgets import QMenuBar, QMessageBox, QPushButton, QSizePolicy, QToolBar, QWidget
+
+from latentlab.latent.space import LatentSpace
+from latentlab.ui.window.dataset import DatasetCommands
+from latentlab.ui.window.files import FileCommands
 
 
 def key_sequences(specs: list) -> list[QKeySequence]:
@@ -17,7 +24,8 @@ def key_sequences(specs: list) -> list[QKeySequence]:
     gives them), duplicates dropped."""
     sequences: list[QKeySequence] = []
     for spec in specs:
-        candidates = QKeySequence.keyBindings(spec) if isinstance(spec, QKeySequence.StandardKey) else [QKeySequence(spec)]
+        standard = isinstance(spec, QKeySequence.StandardKey)
+        candidates = QKeySequence.keyBindings(spec) if standard else [QKeySequence(spec)]
         sequences += [k for k in candidates if k not in sequences and not k.isEmpty()]
     return sequences
 
@@ -26,15 +34,46 @@ def key_text(sequence: QKeySequence) -> str:
     return sequence.toString(QKeySequence.SequenceFormat.NativeText)
 
 
-class WindowActions:
-    """Actions, menus, toolbar and help of MainWindow."""
+def action_button(act: QAction) -> QPushButton:
+    """A push button that triggers `act`, with its text and tooltip, enabled while it is."""
+    button = QPushButton(act.text().replace("&", ""))
+    button.setToolTip(act.toolTip())
+    button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    button.clicked.connect(act.trigger)
+    act.changed.connect(lambda: button.setEnabled(act.isEnabled()))
+    return button
 
-    def _create_actions(self) -> None:
-        """Every command of the window, with its standard shortcut, in one place."""
+
+class CommandHost(Protocol):
+    """What the window's actions call on the window itself."""
+
+    space: LatentSpace
+    undo_stack: QUndoStack
+
+    def randomize(self) -> None: ...
+    def invert(self) -> None: ...
+    def reset(self) -> None: ...
+    def set_raw_sliders(self, raw: bool) -> None: ...
+    def focus_slider_filter(self) -> None: ...
+    def show_face_panel(self) -> None: ...
+    def open_photo(self) -> None: ...
+    def show_distribution(self) -> None: ...
+    def model_summary(self) -> str: ...
+    def close(self) -> bool: ...
+    def window(self) -> QWidget: ...
+
+
+class WindowCommands(QObject):
+    """The window's actions (`<name>_action`), its menus and toolbar, and help."""
+
+    def __init__(self, host: CommandHost, files: FileCommands, dataset: DatasetCommands):
+        window = host.window()
+        super().__init__(window)
+        self._host = host
         self._listed_keys: dict[QAction, str] = {}
 
         def action(text, slot, shortcut=None, tip=""):
-            act = QAction(text, self)
+            act = QAction(text, window)
             if shortcut is not None:
                 specs = shortcut if isinstance(shortcut, list) else [shortcut]
                 act.setShortcuts(key_sequences(specs))
@@ -49,69 +88,74 @@ class WindowActions:
             return act
 
         Key = QKeySequence.StandardKey
-        self.save_image_action = action("&Save Image…", self.save_image, Key.Save, "Save the decoded face as a PNG")
-        self.save_latent_action = action("Save &Latent…", self.save_latent, "Ctrl+Shift+S", "Save the latent as a .npy file")
-        self.load_latent_action = action("&Open Latent…", self.load_latent, Key.Open, "Load a latent from a .npy file")
-        self.copy_image_action = action("&Copy Image", self.copy_image, Key.Copy, "Copy the decoded face to the clipboard")
-        self.export_action = action("&Export Animation…", self.export_animation, "Ctrl+E",
+        has_dataset = host.space.has_dataset
+        self.save_image_action = action("&Save Image…", files.save_image, Key.Save, "Save the decoded face as a PNG")
+        self.save_latent_action = action("Save &Latent…", files.save_latent, "Ctrl+Shift+S",
+                                         "Save the latent as a .npy file")
+        self.load_latent_action = action("&Open Latent…", files.load_latent, Key.Open, "Load a latent from a .npy file")
+        self.copy_image_action = action("&Copy Image", files.copy_image, Key.Copy,
+                                        "Copy the decoded face to the clipboard")
+        self.export_action = action("&Export Animation…", files.export_animation, "Ctrl+E",
                                     "Write the A → B → A transition as a GIF or MP4")
-        self.open_photo_action = action("Open &Photo…", self.open_photo, "Ctrl+Shift+O",
-                                        "Encode a photo of a face in the Your face panel (or drop an image on the window)")
-        self.data_dir_action = action("&Dataset Folder…", self.choose_data_dir, None,
+        self.open_photo_action = action("Open &Photo…", host.open_photo, "Ctrl+Shift+O",
+                                        "Encode a photo of a face in the Your face panel "
+                                        "(or drop an image on the window)")
+        self.data_dir_action = action("&Dataset Folder…", dataset.choose_data_dir, None,
                                       "Choose the folder of dataset images (to show originals)")
-        self.quit_action = action("&Quit", self.close, Key.Quit, "Close the explorer")
+        self.quit_action = action("&Quit", host.close, Key.Quit, "Close the explorer")
 
-        self.undo_action = action("&Undo", self.undo_stack.undo, Key.Undo, "Undo the last latent change")
-        self.redo_action = action("&Redo", self.undo_stack.redo, ["Ctrl+Shift+Z", Key.Redo], "Redo the undone latent change")
+        undo_stack = host.undo_stack
+        self.undo_action = action("&Undo", undo_stack.undo, Key.Undo, "Undo the last latent change")
+        self.redo_action = action("&Redo", undo_stack.redo, ["Ctrl+Shift+Z", Key.Redo], "Redo the undone latent change")
         self.undo_action.setEnabled(False)
         self.redo_action.setEnabled(False)
-        self.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
-        self.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
-        self.undo_stack.undoTextChanged.connect(lambda text: self.undo_action.setStatusTip(f"Undo: {text}"))
-        self.undo_stack.redoTextChanged.connect(lambda text: self.redo_action.setStatusTip(f"Redo: {text}"))
+        undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
+        undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
+        undo_stack.undoTextChanged.connect(lambda text: self.undo_action.setStatusTip(f"Undo: {text}"))
+        undo_stack.redoTextChanged.connect(lambda text: self.redo_action.setStatusTip(f"Redo: {text}"))
         for act in (self.undo_action, self.redo_action):
-            act.triggered.connect(self._pause_animation)
-        self.find_action = action("&Filter Sliders", self._focus_filter, Key.Find, "Type to filter the sliders by name")
+            act.triggered.connect(dataset.pause_animation)
+        self.find_action = action("&Filter Sliders", host.focus_slider_filter, Key.Find,
+                                  "Type to filter the sliders by name")
 
-        self.randomize_action = action("&Randomize", self.randomize, "Ctrl+R", "A new face from the prior, scaled by the range")
-        self.invert_action = action("&Invert", self.invert, "Ctrl+I", "The opposite face: the latent mirrored through the dataset mean")
-        self.reset_action = action("Re&set", self.reset, "Ctrl+0", "All sliders to zero: the average face")
-        self.previous_action = action("&Previous Image", self._previous_image, Key.Back, "The previous dataset image")
-        self.next_action = action("&Next Image", self._next_image, Key.Forward, "The next dataset image")
-        self.random_image_action = action("Ra&ndom Image", self.random_dataset_image, "Ctrl+Shift+R", "A random dataset image")
-        self.nearest_action = action("Nearest &Dataset Image", self.nearest_dataset_image, "Ctrl+Shift+N",
+        self.randomize_action = action("&Randomize", host.randomize, "Ctrl+R",
+                                       "A new face from the prior, scaled by the range")
+        self.invert_action = action("&Invert", host.invert, "Ctrl+I",
+                                    "The opposite face: the latent mirrored through the dataset mean")
+        self.reset_action = action("Re&set", host.reset, "Ctrl+0", "All sliders to zero: the average face")
+        self.previous_action = action("&Previous Image", dataset.previous_image, Key.Back, "The previous dataset image")
+        self.next_action = action("&Next Image", dataset.next_image, Key.Forward, "The next dataset image")
+        self.random_image_action = action("Ra&ndom Image", dataset.random_dataset_image, "Ctrl+Shift+R",
+                                          "A random dataset image")
+        self.nearest_action = action("Nearest &Dataset Image", dataset.nearest_dataset_image, "Ctrl+Shift+N",
                                      "The dataset image whose latent is closest to the current face")
         for act in (self.previous_action, self.next_action, self.random_image_action, self.nearest_action):
-            act.setEnabled(self.space.has_dataset)
-        self.set_a_action = action("Set &A", lambda: self.capture_endpoint("A"), "Ctrl+Shift+A", "Make the current face endpoint A")
-        self.set_b_action = action("Set &B", lambda: self.capture_endpoint("B"), "Ctrl+Shift+B", "Make the current face endpoint B")
-        self.play_action = action("&Play / Pause", self._toggle_play, "Ctrl+P", "Animate A → B → A")
+            act.setEnabled(has_dataset)
+        self.set_a_action = action("Set &A", lambda: dataset.capture_endpoint("A"), "Ctrl+Shift+A",
+                                   "Make the current face endpoint A")
+        self.set_b_action = action("Set &B", lambda: dataset.capture_endpoint("B"), "Ctrl+Shift+B",
+                                   "Make the current face endpoint B")
+        self.play_action = action("&Play / Pause", dataset.toggle_play, "Ctrl+P", "Animate A → B → A")
 
-        self.raw_action = action("&Raw Latent Dimensions", self._on_raw_action, "Ctrl+D",
+        self.raw_action = action("&Raw Latent Dimensions", host.set_raw_sliders, "Ctrl+D",
                                  "Sliders for the raw latent dimensions instead of principal components")
         self.raw_action.setCheckable(True)
-        self.raw_action.setEnabled(self.space.has_dataset)
-        self.face_action = action("Your &Face", self.show_face_panel, None,
+        self.raw_action.setEnabled(has_dataset)
+        self.face_action = action("Your &Face", host.show_face_panel, None,
                                   "Show the Your face panel: webcam, photos and the most similar dataset faces")
-        self.distribution_action = action("Latent &Distribution…", self.show_distribution, "Ctrl+L",
+        self.distribution_action = action("Latent &Distribution…", host.show_distribution, "Ctrl+L",
                                           "Histograms of the dataset latents against N(0, 1), KL per dimension, "
                                           "the current face marked")
-        self.shortcuts_action = action("&Keyboard Shortcuts", self.show_shortcuts, Key.HelpContents, "List every shortcut")
+        self.shortcuts_action = action("&Keyboard Shortcuts", self.show_shortcuts, Key.HelpContents,
+                                       "List every shortcut")
         self.about_action = action("&About latentlab", self.show_about, None, "The model and the dataset latents")
 
     def shortcut_actions(self) -> list[QAction]:
         """The actions that have a shortcut (other windows of the app add them so their keys work there too)."""
         return list(self._listed_keys)
 
-    def _button(self, act: QAction) -> QPushButton:
-        button = QPushButton(act.text().replace("&", ""))
-        button.setToolTip(act.toolTip())
-        button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        button.clicked.connect(act.trigger)
-        act.changed.connect(lambda: button.setEnabled(act.isEnabled()))
-        return button
-
-    def _create_menus(self) -> None:
+    def fill_menus(self, menu_bar: QMenuBar, dock_actions: list[QAction]) -> None:
+        """File, Edit, Latent, View (with `dock_actions`, the docks' show / hide toggles) and Help."""
         menus = (
             ("&File", (self.save_image_action, self.copy_image_action, None, self.load_latent_action,
                        self.save_latent_action, None, self.open_photo_action, None, self.export_action, None,
@@ -120,18 +164,15 @@ class WindowActions:
             ("&Latent", (self.randomize_action, self.invert_action, self.reset_action, None,
                          self.previous_action, self.next_action, self.random_image_action, self.nearest_action, None,
                          self.set_a_action, self.set_b_action, self.play_action)),
-            ("&View", (self.raw_action, None, self.sliders_dock.toggleViewAction(),
-                       self.attributes_dock.toggleViewAction(), self.face_dock.toggleViewAction(), None,
-                       self.distribution_action)),
+            ("&View", (self.raw_action, None, *dock_actions, None, self.distribution_action)),
             ("&Help", (self.shortcuts_action, self.about_action)),
         )
         for title, actions in menus:
-            menu = self.menuBar().addMenu(title)
+            menu = menu_bar.addMenu(title)
             for act in actions:
                 menu.addSeparator() if act is None else menu.addAction(act)
 
-    def _create_toolbar(self) -> None:
-        toolbar = self.addToolBar("Main")
+    def fill_toolbar(self, toolbar: QToolBar) -> None:
         toolbar.setObjectName("main-toolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -144,7 +185,7 @@ class WindowActions:
     def shortcut_table(self) -> list[tuple[str, str]]:
         """(command, keys) for every shortcut of the window: its actions and the panels' own keys (Capture)."""
         rows = [(act.text().replace("&", ""), keys) for act, keys in self._listed_keys.items()]
-        for shortcut in self.findChildren(QShortcut):
+        for shortcut in self._host.window().findChildren(QShortcut):
             if shortcut.whatsThis():
                 rows.append((shortcut.whatsThis(), key_text(shortcut.key())))
         return sorted(set(rows))
@@ -153,19 +194,12 @@ class WindowActions:
     def show_shortcuts(self) -> None:
         rows = "".join(f"<tr><td>{name}</td><td><b>{keys}</b></td></tr>" for name, keys in self.shortcut_table())
         box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", f"<table cellpadding=3>{rows}</table>",
-                          QMessageBox.StandardButton.Ok, self)
+                          QMessageBox.StandardButton.Ok, self._host.window())
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
     @Slot()
     def show_about(self) -> None:
         text = ("<b>latentlab</b>: a latent-space explorer for a convolutional VAE.<br><br>"
-                + self._model_summary().replace("\n", "<br>"))
-        QMessageBox.about(self, "About latentlab", text)
-
-    @Slot()
-    def _focus_filter(self) -> None:
-        self.sliders_dock.show()
-        self.sliders_dock.raise_()
-        self.slider_panel.filter_box.setFocus()
-        self.slider_panel.filter_box.selectAll()
+                + self._host.model_summary().replace("\n", "<br>"))
+        QMessageBox.about(self._host.window(), "About latentlab", text)

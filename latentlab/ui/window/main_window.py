@@ -3,14 +3,18 @@
 The left column holds two tabbed docks, "Latent sliders" and "Attributes" (named directions with
 hold ticks); "Your face" (webcam, photos, most similar faces) is a dock on the right, shown on demand.
 
-Every control changes the face through `set_latent(z, source, ...)`, which records an undo step;
-the sliders, the status bar and the picture then follow the new latent. Decoding runs in a worker
-thread (latest wins), so dragging never queues stale frames or freezes the window; panels move only
-their rows in view, so a face change costs the UI thread about a millisecond.
-
-The window is split by what it does: this file holds the state, the layout and the decoding;
-window_actions.py the commands, menus and help; window_files.py saving, opening and exporting;
-window_dataset.py the dataset and interpolation wiring; stage.py the image views.
+The window is made of:
+- the current face and its undo history, owned here: every control changes the face through
+  `set_latent(z, source, ...)`, which records one undo step on `undo_stack`; the sliders, the status bar and the
+  picture then follow the new latent (`state`). Decoding runs in a worker thread (latest wins), so dragging never
+  queues stale frames or freezes the window; panels move only their rows in view, so a face change costs the UI
+  thread about a millisecond;
+- the panels (latentlab.ui.panels) and the stage (widgets/stage.py), laid out here: `slider_panel`,
+  `attributes_panel`, `face_panel`, `indexer` (Dataset box), `interpolation`, `stage`;
+- three parts, each given in its constructor only what it may use (the window as a FaceHost, window/host.py, and
+  the panels it wires): `files` (FileCommands, window/files.py: save, copy, open, export), `dataset`
+  (DatasetCommands, window/dataset.py: dataset images, the dataset folder, endpoints A and B, playback) and
+  `commands` (WindowCommands, window/actions.py: every QAction with its shortcut, the menus, the toolbar, help).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QScrollArea,
     QSplitter,
     QStyle,
@@ -48,6 +53,7 @@ from latentlab.latent.directions import AttributeDirections
 from latentlab.latent.prior import standard_normal
 from latentlab.latent.space import LatentSpace
 from latentlab.model.codec import Codec
+from latentlab.pictures import to_uint8
 from latentlab.ui.panels.attributes_panel import AttributesPanel
 from latentlab.ui.panels.face_panel import FacePanel
 from latentlab.ui.panels.indexer import DatasetIndexer
@@ -55,9 +61,10 @@ from latentlab.ui.panels.interpolation import InterpolationPanel
 from latentlab.ui.panels.slider_panel import SliderPanel
 from latentlab.ui.undo import LatentCommand, LatentState
 from latentlab.ui.widgets.stage import Stage
-from latentlab.ui.window.actions import WindowActions
-from latentlab.ui.window.dataset import WindowDataset
-from latentlab.ui.window.files import STATUS_MESSAGE_MS, WindowFiles
+from latentlab.ui.window.actions import WindowCommands, action_button
+from latentlab.ui.window.dataset import DatasetCommands
+from latentlab.ui.window.files import FileCommands
+from latentlab.ui.workers.background import BackgroundTask
 from latentlab.ui.workers.decode_worker import AsyncDecoder
 
 UNDO_LIMIT = 1000
@@ -65,6 +72,7 @@ RANDOM_RANGE_DEFAULT = 1.0
 INVERSE_PREFIX = "inverse of "
 EDITED_SUFFIX = ", edited"
 SHUTDOWN_WAIT_MS = 10_000
+STATUS_MESSAGE_MS = 8000
 
 
 def vertical_scroll(widget: QWidget) -> QScrollArea:
@@ -84,7 +92,7 @@ def fit_width(scroll: QScrollArea) -> QScrollArea:
     return scroll
 
 
-class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
+class MainWindow(QMainWindow):
     """The latent-space explorer for one Codec and its LatentSpace.
 
     `data_dir` is the dataset folder for originals (optional); `rng` a numpy Generator or seed used
@@ -92,6 +100,7 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
     `attributes` are the attribute directions for the Attributes dock (None: the dock shows
     `attributes_note` instead), `judge` the attribute judge whose probabilities it shows (optional); `cameras` and
     `frame_source_factory` go to the Your face panel (default: the cameras found on this machine, opened with OpenCV).
+    `last_error` is the message of the last command that failed.
     """
 
     latent_changed = Signal(object)
@@ -108,9 +117,7 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
             raise UserError(f"latent space has {space.latent_dim} dimensions, the model {codec.latent_dim}")
         self.codec = codec
         self.space = space
-        self.rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-        self.settings = settings
-        self.data_dir: Path | None = None
+        self._rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         self.last_error = ""
         self._state = LatentState(space.reset(), "average face")
         self._shown_latent: np.ndarray | None = None
@@ -123,36 +130,39 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self.decoder = AsyncDecoder(codec.decode, self)
         self.decoder.decoded.connect(self._on_decoded)
-        self.decoder.failed.connect(self._on_decode_failed)
+        self.decoder.failed.connect(self.status)
+        self.distribution_window = None
 
         self.setWindowTitle("latentlab — latent space explorer")
-        self.distribution_window = None
-        self._create_actions()
-        self._create_widgets()
-        self._create_docks(attributes, attributes_note, cameras, frame_source_factory, judge)
-        self._create_menus()
-        self._create_toolbar()
+        self._create_panels(attributes, attributes_note, cameras, frame_source_factory, judge)
+        # the parts: each gets the window (as a FaceHost or CommandHost) and the panels it wires, nothing else
+        self.files = FileCommands(self, self.interpolation, self)
+        self.dataset = DatasetCommands(self, self.indexer, self.interpolation, self._rng, settings, self)
+        self.dataset.data_dir_changed.connect(self.face_panel.set_data_dir)
+        self.commands = WindowCommands(self, self.files, self.dataset)
+        self._lay_out()
+        self.commands.fill_menus(self.menuBar(), [dock.toggleViewAction() for dock in
+                                                  (self.sliders_dock, self.attributes_dock, self.face_dock)])
+        self.commands.fill_toolbar(self.addToolBar("Main"))
         self._create_status_bar()
         if data_dir is not None:
-            self.set_data_dir(data_dir, remember=False)
+            self.dataset.set_data_dir(data_dir, remember=False)
         self._apply_state(self._state)
         if space.note:
             self.statusBar().showMessage(space.note, STATUS_MESSAGE_MS * 2)
 
     # ----------------------------------------------------------------------------------- building
 
-    def _create_widgets(self) -> None:
+    def _create_panels(self, attributes: AttributeDirections | None, attributes_note: str,
+                       cameras: list[CameraInfo] | None,
+                       frame_source_factory: Callable[[int], FrameSource] | None, judge: Judge | None) -> None:
+        """The panels and the stage; the window's own slots take their edits (the parts wire the rest)."""
         self.slider_panel = SliderPanel(
             self.codec.latent_dim, self.space.sigma, self.space.raw_sigma, self.space.has_dataset, self.space.note
         )
         self.slider_panel.coordinate_changed.connect(self._on_coordinate_changed)
         self.slider_panel.mode_changed.connect(self._on_mode_changed)
-        self.slider_panel.gesture_finished.connect(self._end_gesture)
-        self.raw_action.setChecked(self.slider_panel.mode == "raw")
-        self.sliders_box = QWidget()
-        sliders_layout = QVBoxLayout(self.sliders_box)
-        sliders_layout.addWidget(self.slider_panel)
-
+        self.slider_panel.gesture_finished.connect(self.end_gesture)
         self.stage = Stage(self.codec.image_size)
 
         self.random_range_box = QDoubleSpinBox()
@@ -168,31 +178,40 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
             "Randomize draws from N(0, I), the prior the VAE was trained towards, instead of the Gaussian fitted "
             "to the dataset latents (which gives whole faces far more often)" if self.space.has_dataset
             else "No dataset latents: Randomize draws from N(0, I)")
+
+        self.indexer = DatasetIndexer(self.space.names, self.space.note)
+        self.interpolation = InterpolationPanel(self.space)
+        self.interpolation.gesture_finished.connect(self.end_gesture)
+
+        self.attributes_panel = AttributesPanel(attributes, attributes_note, judge=judge)
+        self.attributes_panel.latent_edited.connect(self._on_attribute_edited)
+        self.attributes_panel.gesture_finished.connect(self.end_gesture)
+        self.decoder.decoded.connect(self.attributes_panel.judge_face)
+        self.latent_changed.connect(self.attributes_panel.show_latent)
+        self.face_panel = FacePanel(self.codec, self.space, data_dir=None, cameras=cameras,
+                                    frame_source_factory=frame_source_factory)
+        self.face_panel.latent_chosen.connect(self._on_face_chosen)
+
+    def _lay_out(self) -> None:
+        """The stage in the centre with the control groups on its right; the docks (Latent sliders and Attributes
+        tabbed on the left, Attributes in front when loaded; Your face on the right, hidden until asked for: it costs
+        the centre its width)."""
+        commands = self.commands
+        commands.raw_action.setChecked(self.slider_panel.mode == "raw")
+        self.interpolation.export_button.setDefaultAction(commands.export_action)
         explore = QWidget()
         explore_layout = QGridLayout(explore)
         explore_layout.setContentsMargins(0, 0, 0, 0)
-        explore_layout.addWidget(self._button(self.randomize_action), 0, 0)
+        explore_layout.addWidget(action_button(commands.randomize_action), 0, 0)
         range_row = QHBoxLayout()
         range_row.addWidget(QLabel("range"))
         range_row.addWidget(self.random_range_box, 1)
         range_row.addWidget(self.normal_prior_box)
         explore_layout.addLayout(range_row, 0, 1)
-        explore_layout.addWidget(self._button(self.invert_action), 1, 0)
-        explore_layout.addWidget(self._button(self.reset_action), 1, 1)
+        explore_layout.addWidget(action_button(commands.invert_action), 1, 0)
+        explore_layout.addWidget(action_button(commands.reset_action), 1, 1)
 
-        self.indexer = DatasetIndexer(self.space.names, self.space.note)
-        self.indexer.index_chosen.connect(self.show_dataset_image)
-        self.indexer.random_requested.connect(self.random_dataset_image)
-        self.indexer.nearest_requested.connect(self.nearest_dataset_image)
-        self.indexer.refused.connect(lambda hint: self.statusBar().showMessage(hint, STATUS_MESSAGE_MS))
-
-        self.interpolation = InterpolationPanel(self.space, self.export_action)
-        self.interpolation.blend_changed.connect(self._on_blend_changed)
-        self.interpolation.capture_requested.connect(self.capture_endpoint)
-        self.interpolation.index_requested.connect(self._ask_endpoint_index)
-        self.interpolation.gesture_finished.connect(self._end_gesture)
-
-        self.model_label = QLabel(self._model_summary())
+        self.model_label = QLabel(self.model_summary())
         self.model_label.setWordWrap(True)
         self.model_label.setStyleSheet("color: palette(mid);")
         controls = QWidget()
@@ -204,34 +223,21 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         self.add_control_group("Explore", explore)
         self.add_control_group("Dataset", self.indexer)
         self.add_control_group("Interpolation", self.interpolation)
-        right = self._controls
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.stage)
-        splitter.addWidget(right)
+        splitter.addWidget(self._controls)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([4 * right.minimumWidth(), right.minimumWidth()])
+        splitter.setSizes([4 * self._controls.minimumWidth(), self._controls.minimumWidth()])
         self.setCentralWidget(splitter)
 
-    def _create_docks(self, attributes: AttributeDirections | None, attributes_note: str,
-                      cameras: list[CameraInfo] | None,
-                      frame_source_factory: Callable[[int], FrameSource] | None, judge: Judge | None) -> None:
-        """Latent sliders and Attributes tabbed on the left (Attributes in front when loaded); Your face on the
-        right, hidden until asked for (it costs the centre its width), with no camera started."""
-        self.attributes_panel = AttributesPanel(attributes, attributes_note, judge=judge)
-        self.attributes_panel.latent_edited.connect(self._on_attribute_edited)
-        self.decoder.decoded.connect(self.attributes_panel.judge_face)
-        self.attributes_panel.gesture_finished.connect(self._end_gesture)
-        self.latent_changed.connect(self.attributes_panel.show_latent)
-        self.face_panel = FacePanel(self.codec, self.space, data_dir=None, cameras=cameras,
-                                    frame_source_factory=frame_source_factory)
-        self.face_panel.latent_chosen.connect(self._on_face_chosen)
-
+        sliders_box = QWidget()
+        QVBoxLayout(sliders_box).addWidget(self.slider_panel)
         left = Qt.DockWidgetArea.LeftDockWidgetArea
         self.setTabPosition(left, QTabWidget.TabPosition.North)
-        self.sliders_dock = self._dock("Latent sliders", "sliders-dock", self.sliders_box, left)
+        self.sliders_dock = self._dock("Latent sliders", "sliders-dock", sliders_box, left)
         self.attributes_dock = self._dock("Attributes", "attributes-dock", self.attributes_panel, left)
         self.tabifyDockWidget(self.sliders_dock, self.attributes_dock)
         (self.attributes_dock if self.attributes_panel.available else self.sliders_dock).raise_()
@@ -271,23 +277,40 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         self.statusBar().addPermanentWidget(self.timing_label)
         self._fps_timer = QTimer(self)
         self._fps_timer.setInterval(500)
-        self._fps_timer.timeout.connect(self._update_timing_label)
+        self._fps_timer.timeout.connect(self.update_timing_label)
         self._fps_timer.start()
 
-    def _model_summary(self) -> str:
+    def model_summary(self) -> str:
+        """The model and the dataset latents, in two lines (the right-hand column and About show it)."""
         weights = self.codec.weights_path.name if self.codec.weights_path else "in-memory model"
         lines = [f"Model: {weights}, {self.codec.image_size} px, latent {self.codec.latent_dim}"]
         if self.space.has_dataset:
-            lines.append(f"Dataset latents: {len(self.space):,} faces ({self.space.source.name if self.space.source else 'in memory'})")
+            where = self.space.source.name if self.space.source else "in memory"
+            lines.append(f"Dataset latents: {len(self.space):,} faces ({where})")
         else:
             lines.append(self.space.note or "No dataset latents")
         return "\n".join(lines)
+
+    # ---------------------------------------------------------------------- reporting (FaceHost)
+
+    @Slot(str)
+    def status(self, message: str) -> None:
+        """Show `message` in the status bar for a while."""
+        self.statusBar().showMessage(message, STATUS_MESSAGE_MS)
+
+    def show_error(self, title: str, message: str) -> None:
+        """A warning box that does not block the event loop (and the message kept in `last_error`)."""
+        self.last_error = message
+        self.status(message)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
 
     # ------------------------------------------------------------------------------ the latent
 
     @property
     def latent(self) -> np.ndarray:
-        """The current latent (a copy)."""
+        """The current latent (D,) (a copy)."""
         return self._state.z.copy()
 
     @property
@@ -296,15 +319,16 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
 
     @property
     def state(self) -> LatentState:
+        """The current face: latent, source, original photo, dataset index (what an undo step restores)."""
         return self._state
 
     def set_latent(self, z: np.ndarray, source: str, original: np.ndarray | None = None,
                    original_caption: str = "", merge_key: str | None = None, dataset_index: int | None = None) -> None:
-        """Show latent `z` (described by `source`) as one undo step; the single entry point of every control.
+        """Show latent `z` (D,) (described by `source`) as one undo step; the single entry point of every control.
 
         `original` is a photo shown beside the decoded face; `merge_key` merges consecutive changes
-        with the same key (one slider drag, one sweep of t) into one undo step; `dataset_index` says that
-        `z` is dataset image #i (the Dataset box shows it).
+        with the same key (one slider drag, one sweep of t: see `gesture_key`) into one undo step; `dataset_index`
+        says that `z` is dataset image #i (the Dataset box shows it).
         """
         z = np.asarray(z, np.float32).reshape(-1)
         if z.shape != (self.codec.latent_dim,) or not np.isfinite(z).all():
@@ -312,7 +336,7 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         if merge_key is None or not merge_key.startswith("blend"):
             self.interpolation.pause()
         if merge_key is None:
-            self._end_gesture()
+            self.end_gesture()
         edited_from = None
         if source.endswith(EDITED_SUFFIX):  # a slider or attribute edit: remember the face it was made on
             edited_from = self._state.z if self._state.edited_from is None else self._state.edited_from
@@ -331,8 +355,13 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         self.face_panel.set_live_edit(state.edit)
         self.latent_changed.emit(state.z.copy())
 
+    def gesture_key(self, control: str) -> str:
+        """The merge key of `control` ("blend", "slider:pca:3") for the current gesture: the changes of one drag
+        share it, so they are one undo step; a released slider or any unmerged change starts a new gesture."""
+        return f"{control}:{self._gesture}"
+
     @Slot()
-    def _end_gesture(self) -> None:
+    def end_gesture(self) -> None:
         self._gesture += 1
 
     def _edited_source(self) -> str:
@@ -344,16 +373,25 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         mode = self.slider_panel.mode
         z = self.space.with_coordinate(self._state.z, mode, index, value)
         self.set_latent(z, self._edited_source(), self._state.original, self._state.original_caption,
-                        merge_key=f"slider:{mode}:{index}:{self._gesture}")
+                        merge_key=self.gesture_key(f"slider:{mode}:{index}"))
 
     @Slot(str)
     def _on_mode_changed(self, mode: str) -> None:
-        self.raw_action.setChecked(mode == "raw")
+        self.commands.raw_action.setChecked(mode == "raw")
         self.slider_panel.show_coordinates(self.space.coordinates(self._state.z, mode))
 
     @Slot(bool)
-    def _on_raw_action(self, checked: bool) -> None:
-        self.slider_panel.set_mode("raw" if checked else "pca")
+    def set_raw_sliders(self, raw: bool) -> None:
+        """Sliders for the raw latent dimensions (True) or the principal components."""
+        self.slider_panel.set_mode("raw" if raw else "pca")
+
+    @Slot()
+    def focus_slider_filter(self) -> None:
+        """Bring the Latent sliders dock to the front with its filter box selected."""
+        self.sliders_dock.show()
+        self.sliders_dock.raise_()
+        self.slider_panel.filter_box.setFocus()
+        self.slider_panel.filter_box.selectAll()
 
     @Slot()
     def randomize(self) -> None:
@@ -363,7 +401,7 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
             prior, source = standard_normal(self.codec.latent_dim), f"random N(0, I) (range {scale:.2f})"
         else:
             prior, source = self.space.prior, f"random (range {scale:.2f})"
-        self.set_latent(prior.draw(1, scale, self.rng)[0], source)
+        self.set_latent(prior.draw(1, scale, self._rng)[0], source)
 
     @Slot()
     def invert(self) -> None:
@@ -380,7 +418,7 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
     @Slot(object, str)
     def _on_attribute_edited(self, z: np.ndarray, name: str) -> None:
         self.set_latent(z, self._edited_source(), self._state.original, self._state.original_caption,
-                        merge_key=f"attribute:{name}:{self._gesture}")
+                        merge_key=self.gesture_key(f"attribute:{name}"))
 
     @Slot(object, str, object, str)
     def _on_face_chosen(self, z: np.ndarray, source: str, original: np.ndarray | None, caption: str) -> None:
@@ -414,7 +452,7 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
             from latentlab.ui.panels.distribution_window import DistributionWindow  # matplotlib loads on first use
 
             self.distribution_window = DistributionWindow(self.space, self)
-            self.distribution_window.addActions(self.shortcut_actions())  # Ctrl+R & co. work there too
+            self.distribution_window.addActions(self.commands.shortcut_actions())  # Ctrl+R & co. work there too
             self.latent_changed.connect(self.distribution_window.set_latent)
             self.distribution_window.set_latent(self._state.z)
         self.distribution_window.show()
@@ -429,19 +467,27 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         self.stage.show_decoded(image)
         self._last_decode_ms = milliseconds
         self._frame_times.append(time.perf_counter())
-        self._update_timing_label()
+        self.update_timing_label()
         self.frame_shown.emit(image)
 
-    @Slot(str)
-    def _on_decode_failed(self, message: str) -> None:
-        self.statusBar().showMessage(message, STATUS_MESSAGE_MS)
-
     @Slot()
-    def _update_timing_label(self) -> None:
+    def update_timing_label(self) -> None:
+        """The status bar's last decode time and frames shown in the last second."""
         now = time.perf_counter()
         fps = sum(1 for t in self._frame_times if now - t <= 1.0)
         decode = f"{self._last_decode_ms:.1f} ms" if self._shown_image is not None else "– ms"
         self.timing_label.setText(f"decode {decode} · {fps} fps")
+
+    def decode_then(self, z: np.ndarray, use: Callable[[np.ndarray], None]) -> None:
+        """Call `use(image)` with the decoding of `z` (H, W, 3) uint8: at once when it is on screen, else when a
+        background decode has made it (the UI thread never waits for the model)."""
+        if self._shown_latent is not None and np.array_equal(self._shown_latent, z):
+            use(self._shown_image.copy())
+            return
+        task = BackgroundTask(lambda progress, cancelled: to_uint8(self.codec.decode(z)), self)
+        task.finished.connect(use)
+        task.failed.connect(lambda message: self.status(f"decoding failed: {message}"))
+        task.start()
 
     def is_current_frame_shown(self) -> bool:
         """True when the picture on screen is the decoding of the current latent."""
@@ -459,7 +505,7 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
         return self.is_current_frame_shown()
 
     def shown_image(self) -> np.ndarray | None:
-        """The picture on screen (uint8), whatever latent it belongs to."""
+        """The picture on screen (H, W, 3) uint8, whatever latent it belongs to."""
         return None if self._shown_image is None else self._shown_image.copy()
 
     def closeEvent(self, event) -> None:
@@ -478,8 +524,7 @@ class MainWindow(WindowActions, WindowFiles, WindowDataset, QMainWindow):
             self.distribution_window.close()
         self.interpolation.pause()
         self._fps_timer.stop()
-        if self.export_task is not None:
-            self.export_task.cancel()
+        self.files.shutdown()
         QThreadPool.globalInstance().waitForDone(SHUTDOWN_WAIT_MS)
         self.decoder.stop()
         self.attributes_panel.shutdown()
