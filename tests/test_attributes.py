@@ -79,6 +79,17 @@ def test_logistic_recovers_the_hyperplane_normal_in_correlated_latents():
     assert info["iterations"] >= 1
 
 
+def test_logistic_direction_of_a_mirror_symmetric_set_is_exactly_its_label_axis():
+    # the corners of a rectangle, labelled by the sign of z0 with one label flipped per corner: mirroring z1 maps the
+    # set onto itself, so the optimal hyperplane normal is +z0; rows labelled 0 would break the symmetry if used
+    z = np.repeat(np.array([[2.0, 5.0], [2.0, -5.0], [-2.0, 5.0], [-2.0, -5.0]]), 4, axis=0)
+    labels = np.where(z[:, 0] > 0, 1, -1).astype(np.int8)
+    labels[::4] *= -1
+    z = np.concatenate([z, np.tile([[2.0, 5.0]], (20, 1))]).astype(np.float32)
+    labels = np.concatenate([labels, np.zeros(20, np.int8)])[:, None]
+    np.testing.assert_allclose(logistic_directions(z, labels)[0][0], [1.0, 0.0], atol=1e-4)
+
+
 def two_attribute_directions():
     rng = np.random.default_rng(1)
     a = rng.standard_normal(12)
@@ -154,7 +165,8 @@ def test_split_uses_the_official_partition_when_present(tmp_path):
     (tmp_path / "img").mkdir()
     (tmp_path / "list_eval_partition.txt").write_text("000001.jpg 0\n000002.jpg 1\n000003.jpg 2\n000004.jpg 0\n")
     train, val, how = split_mask(["000001.jpg", "000002.jpg", "000003.jpg", "000004.jpg"], str(tmp_path / "img"))
-    assert how == "official" and train.tolist() == [True, False, False, True] and val.tolist() == [False, True, False, False]
+    assert how == "official" and train.tolist() == [True, False, False, True]
+    assert val.tolist() == [False, True, False, False]
     train, val, how = split_mask([f"{i}.jpg" for i in range(50)], "/nonexistent")
     assert how == "seeded" and val.sum() == 5 and not (train & val).any()
 

@@ -25,6 +25,14 @@ def test_ridge_gradients_recover_a_linear_logit_in_raw_latent_units():
     np.testing.assert_allclose(ridge_gradients(z, targets, ridge=1e-6), truth, atol=0.02)
 
 
+def test_ridge_gradients_of_a_two_point_set_are_the_hand_computed_shrunk_slopes():
+    # z = 0, 2 standardises to -1, +1 (std 1); centred targets (-1, +1) and (+2, -2) have slopes 1 and -2 there,
+    # shrunk by mean(x^2) / (mean(x^2) + ridge) = 1 / 2 at ridge 1
+    z = np.array([[0.0], [2.0]])
+    targets = np.array([[0.0, 4.0], [2.0, 0.0]])
+    np.testing.assert_allclose(ridge_gradients(z, targets, ridge=1.0), [[0.5], [-1.0]], rtol=1e-5)
+
+
 def test_covariances_match_numpy():
     rng = np.random.default_rng(1)
     z, targets = rng.standard_normal((500, 5)), rng.standard_normal((500, 3))

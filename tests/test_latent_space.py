@@ -10,6 +10,7 @@ from latentlab.latent.space import (
     LatentSpace,
     load_latent_file,
     neighbour_agreement,
+    principal_axes,
     read_latents,
     save_latent_file,
     write_latents,
@@ -43,6 +44,16 @@ def test_pca_axes_are_orthonormal_and_ordered_by_variance(space, latents):
     assert np.allclose(coordinates.std(axis=0, ddof=1), 1.0, atol=1e-3)  # sigma units
     assert np.allclose(space.from_pca(coordinates), latents, atol=1e-4)
     assert np.allclose(space.mean, latents.mean(axis=0), atol=1e-5)
+
+
+def test_principal_axes_of_a_known_covariance():
+    # diag(9, 1, 4) rotated by 30 degrees in the (0, 1) plane: sigma 3, 2, 1 along R e0, e2, R e1, each signed so
+    # that its largest loading is positive
+    c, s = np.cos(np.pi / 6), np.sin(np.pi / 6)
+    rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    axes, sigma = principal_axes(rotation @ np.diag([9.0, 1.0, 4.0]) @ rotation.T)
+    np.testing.assert_allclose(sigma, [3.0, 2.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(axes, [[c, s, 0.0], [0.0, 0.0, 1.0], [-s, c, 0.0]], atol=1e-6)
 
 
 def test_with_coordinate_moves_one_slider_and_keeps_the_others(space):
@@ -201,7 +212,8 @@ def test_without_dataset_pca_is_the_raw_space():
 
 def test_load_checks_the_file_against_the_model(tmp_path, latents):
     names = np.array([f"{i}.jpg" for i in range(len(latents))])
-    good = write_npz(tmp_path / "good.npz", names=names, z_mean=latents.astype(np.float16), latent_dim=D, weights_sha="abc")
+    good = write_npz(tmp_path / "good.npz", names=names, z_mean=latents.astype(np.float16), latent_dim=D,
+                     weights_sha="abc")
     space = LatentSpace.load(good, D, weights_sha="abc")
     assert len(space) == len(latents) and space.names[3] == "3.jpg" and space.z_mean.dtype == np.float32
     with pytest.raises(UserError, match="latent size is 7.*vae.py index"):

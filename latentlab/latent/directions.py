@@ -4,8 +4,8 @@ Two linear fits are computed on the training partition, the one with the better 
 (mean over attributes) is kept:
 - `mean_difference_directions`: mean z_mean of the positives minus that of the negatives (each class
   averaged on its own, so the class balance does not matter);
-- `logistic_directions`: L2-regularised logistic regression on standardised z_mean, all attributes
-  at once, by Böhning's bound-optimisation Newton method (one fixed 257x257 curvature matrix).
+- `logistic_directions`: L2-regularised logistic regression on standardised z_mean, one
+  scikit-learn `LogisticRegression` per attribute.
 A face's score on an attribute is its projection on the unit direction; conditional editing moves along
 the part of a direction orthogonal to the held attributes' directions (as InterFaceGAN does), which
 leaves their scores unchanged. No Qt here.
@@ -31,31 +31,24 @@ REBUILD_HINT = (
 METHODS = ("logistic", "mean_diff")  # fitted on the photos' labels
 DIRECTION_METHODS = ("auto", *METHODS, "judged")  # judged: latentlab.latent.judged_directions
 EDIT_EFFECT = "edit_effect"  # (A,) the judge's p(+2 sd) - p(-2 sd) per direction, `evaluate --edits --save-effects`
-LABEL_DIRECTIONS = "label_directions"  # (A, D) label-fitted directions kept beside judged ones, for the neighbour metric
+LABEL_DIRECTIONS = "label_directions"  # (A, D) label-fitted directions beside judged ones, for the neighbour metric
 WEAK_EFFECT = 0.2  # a direction whose measured effect is below this hardly shows on the decoded face
 L2 = 1e-3
 VAL_FRACTION = 0.1
 
 
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the ROC curve of `scores` for `labels` (> 0 is positive), by ranks with ties averaged.
+    """Area under the ROC curve of `scores` for `labels` (> 0 is positive), ties counted half (scikit-learn's
+    `roc_auc_score`).
 
     NaN when one class is absent.
     """
-    scores = np.asarray(scores, np.float64).ravel()
+    from sklearn.metrics import roc_auc_score
+
     positive = np.asarray(labels).ravel() > 0
-    n_pos = int(positive.sum())
-    n_neg = len(positive) - n_pos
-    if n_pos == 0 or n_neg == 0:
+    if positive.all() or not positive.any():
         return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    sorted_scores = scores[order]
-    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
-    starts = np.concatenate(([0], boundaries))
-    ends = np.concatenate((boundaries, [len(scores)]))
-    ranks = np.empty(len(scores))
-    ranks[order] = np.repeat((starts + 1 + ends) / 2.0, ends - starts)
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    return float(roc_auc_score(positive, np.asarray(scores, np.float64).ravel()))
 
 
 def auc_per_attribute(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -89,41 +82,32 @@ def mean_difference_directions(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return _unit_rows(pos_mean - neg_mean)
 
 
-def logistic_directions(z: np.ndarray, labels: np.ndarray, l2: float = L2, max_iter: int = 300,
-                        tol: float = 1e-4) -> tuple[np.ndarray, dict]:
-    """Unit directions (A, D) from L2-regularised logistic regressions of each label on standardised z.
+def logistic_directions(z: np.ndarray, labels: np.ndarray, l2: float = L2, max_iter: int = 1000,
+                        tol: float = 1e-6) -> tuple[np.ndarray, dict]:
+    """Unit directions (A, D) from L2-regularised logistic regressions of each label (N, A) on standardised z (N, D).
 
-    Minimises log-loss / N + l2 / 2 * |w|^2 (intercept unpenalised) for all attributes together with
-    Böhning's bound: X'X / 4 bounds every logistic Hessian, so one Cholesky factor serves every step
-    and the loss never increases. Rows labelled 0 (unknown) are left out of that attribute's fit.
-    Returns (directions, info with iterations and final gradient norm). The direction in z space is the
-    normal of the decision hyperplane, w / sigma.
+    Each attribute's fit minimises log-loss / n + l2 / 2 * |w|^2 over its n known rows (labels 0 are left out; the
+    intercept is unpenalised), by scikit-learn's `LogisticRegression` (lbfgs, C = 1 / (n * l2)). Returns (directions,
+    info with the most iterations any fit took). The direction in z space is the normal of the decision hyperplane,
+    w / sigma.
     """
+    from sklearn.linear_model import LogisticRegression
+
     z = np.asarray(z, np.float32)
-    n, d = z.shape
-    mean, std = z.mean(0), z.std(0) + 1e-6
-    x = np.empty((n, d + 1), np.float32)
-    x[:, :d] = (z - mean) / std
-    x[:, d] = 1.0
-    known = (labels != 0).astype(np.float32)
-    targets = (labels > 0).astype(np.float32)
-    penalty = np.full((d + 1, 1), l2, np.float32)
-    penalty[d] = 0.0
-    bound = (x.T.astype(np.float64) @ x) / (4.0 * n) + np.diag(penalty[:, 0]) + 1e-8 * np.eye(d + 1)
-    inverse = np.linalg.inv(bound).astype(np.float32)
-    weights = np.zeros((d + 1, labels.shape[1]), np.float32)
-    prior = np.clip((targets * known).sum(0) / np.maximum(known.sum(0), 1.0), 1e-4, 1 - 1e-4)
-    weights[d] = np.log(prior / (1 - prior))
-    grad_norm, iteration = np.inf, 0
-    for iteration in range(1, max_iter + 1):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ weights, -30, 30)))
-        gradient = x.T @ ((p - targets) * known) / n + penalty * weights
-        weights -= inverse @ gradient
-        grad_norm = float(np.abs(gradient).max())
-        if grad_norm < tol:
-            break
-    directions = weights[:d].T / std
-    return _unit_rows(directions), {"iterations": iteration, "max_gradient": grad_norm, "l2": l2}
+    mean, std = z.mean(0, dtype=np.float64), z.std(0, dtype=np.float64) + 1e-6
+    x = (z - mean) / std  # float64
+    weights = np.zeros((labels.shape[1], z.shape[1]))
+    iterations = 0
+    for a in range(labels.shape[1]):
+        known = labels[:, a] != 0
+        positive = labels[:, a] > 0
+        if not positive.any() or positive.sum() == known.sum():
+            continue  # one class only: no hyperplane, a zero direction
+        fit = LogisticRegression(C=1.0 / (int(known.sum()) * l2), max_iter=max_iter, tol=tol)
+        fit.fit(x, positive, sample_weight=known.astype(np.float64))  # weight 0: left out
+        weights[a] = fit.coef_[0]
+        iterations = max(iterations, int(fit.n_iter_[0]))
+    return _unit_rows(weights / std), {"iterations": iterations, "l2": l2}
 
 
 def conditional_direction(direction: np.ndarray, held: np.ndarray) -> np.ndarray:
@@ -361,7 +345,8 @@ def fit_directions(z: np.ndarray, labels: np.ndarray, names: Sequence[str], trai
     return result, report
 
 
-def fit_from_latents(latents: dict, method: str = "auto", split_root: str | None = None) -> tuple[AttributeDirections, dict]:
+def fit_from_latents(latents: dict, method: str = "auto",
+                     split_root: str | None = None) -> tuple[AttributeDirections, dict]:
     """fit_directions on the arrays of a latents.npz (needs its `attributes` labels)."""
     if "attributes" not in latents:
         raise UserError("the latents file holds no attribute labels: run `vae.py index --data DIR --attributes "

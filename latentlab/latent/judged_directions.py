@@ -36,14 +36,14 @@ def judge_logits(judge: Judge, codec, z: np.ndarray, names: Sequence[str]) -> np
 
 
 def ridge_gradients(z: np.ndarray, targets: np.ndarray, ridge: float = RIDGE) -> np.ndarray:
-    """(A, D): for each column of targets (N, A), the gradient in z space of its ridge regression on standardised z."""
+    """(A, D): for each column of targets (N, A), the gradient in z space of its ridge regression on standardised z
+    (z (N, D)), which minimises the mean squared error + ridge * |w|^2 (scikit-learn's `Ridge`, alpha = N * ridge)."""
+    from sklearn.linear_model import Ridge
+
     z = np.asarray(z, np.float64)
     mean, std = z.mean(0), z.std(0) + 1e-6
-    x = (z - mean) / std
-    centred = targets - targets.mean(0)
-    gram = x.T @ x / len(x) + ridge * np.eye(x.shape[1])
-    weights = np.linalg.solve(gram, x.T @ centred / len(x))  # (D, A) on standardised z
-    return (weights / std[:, None]).T
+    fit = Ridge(alpha=ridge * len(z)).fit((z - mean) / std, np.asarray(targets, np.float64))
+    return fit.coef_.reshape(-1, z.shape[1]) / std  # coef_ (A, D) on standardised z
 
 
 def covariances(z: np.ndarray, targets: np.ndarray) -> np.ndarray:
