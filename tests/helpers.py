@@ -69,7 +69,8 @@ def write_latents(path: Path, names: list[str], latent_dim: int = LATENT_DIM, se
 def write_untrained_model(folder: Path, **changes) -> Path:
     """Weights and model.json of an untrained tiny model (center crop) in `folder`; returns the weights path."""
     from latentlab.model.config import save_model_json
-    from latentlab.model.vae import build_vae, save_weights_atomic
+    from latentlab.model.vae import build_vae
+    from latentlab.model.weights import save_weights_atomic
     from latentlab.paths import model_json_path
 
     config = tiny_config(crop="center", **changes)

@@ -48,7 +48,7 @@ def test_preprocess_brings_any_photo_to_the_model_size(tiny_codec):
 
 
 def test_load_reads_the_config_beside_the_weights(tmp_path, tiny_codec):
-    from latentlab.model.vae import save_weights_atomic
+    from latentlab.model.weights import save_weights_atomic
 
     weights = tmp_path / "small.weights.h5"
     save_weights_atomic(tiny_codec.vae, weights)
@@ -83,6 +83,28 @@ def test_replace_ignores_none_and_from_dict_ignores_unknown_keys():
     config = tiny_config()
     assert config.replace(latent_dim=None, beta=0.5) == tiny_config(beta=0.5)
     assert ModelConfig.from_dict({**config.to_dict(), "from_the_future": 1}) == config
+
+
+def test_an_old_model_json_loads_and_its_loss_terms_round_trip(tmp_path):
+    old = {**tiny_config().to_dict(), "detail_width": 0, "decoder_head": "transpose", "perceptual_weight": 0.0,
+           "perceptual_net": "data/perceptual.weights.h5", "spectral_weight": 0.0, "adversarial_weight": 0.0,
+           "feature_matching_weight": 0.0, "discriminator_warmup_steps": 0, "freeze_decoder_base": False}
+    del old["terms"]
+    assert ModelConfig.from_dict(old) == tiny_config()
+    config = tiny_config(terms={"adversarial": {"weight": 0.01, "feature_matching_weight": 0.0,
+                                                "discriminator_warmup_steps": 5}})
+    save_model_json(tmp_path / "model.json", config)
+    assert load_model_json(tmp_path / "model.json")[0] == config
+
+
+@pytest.mark.parametrize("removed, message", [
+    ({"detail_width": 16}, "detail stage .* that experiment was removed"),
+    ({"decoder_head": "resize"}, '"resize" decoder head: that experiment was removed'),
+])
+def test_a_model_json_of_a_removed_experiment_is_one_clear_error(tmp_path, removed, message):
+    (tmp_path / "model.json").write_text(json.dumps({"config": {**tiny_config().to_dict(), **removed}}))
+    with pytest.raises(UserError, match=message):
+        load_model_json(tmp_path / "model.json")
 
 
 def test_model_json_names_and_missing_files(tmp_path):

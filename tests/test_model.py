@@ -9,7 +9,8 @@ import pytest
 from latentlab.errors import UserError
 from latentlab.model.codec import Codec
 from latentlab.model.config import ModelConfig
-from latentlab.model.vae import build_vae, load_vae, load_weights_checked, save_weights_atomic
+from latentlab.model.vae import build_vae
+from latentlab.model.weights import load_vae, load_weights_checked, save_weights_atomic
 from latentlab.paths import DEFAULT_WEIGHTS, model_json_path
 from tests.helpers import synthetic_face, tiny_config
 

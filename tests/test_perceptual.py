@@ -1,4 +1,5 @@
-"""The perceptual loss: its distance, its place in training, and what stays out of the VAE's weights file."""
+"""The perceptual loss term: its distance, its settings, its place in training, and what stays out of the VAE's
+weights file."""
 
 import csv
 
@@ -6,10 +7,12 @@ import numpy as np
 import pytest
 
 from latentlab.cli.main import main
+from latentlab.errors import UserError
 from latentlab.eval.judge import Judge, JudgeConfig, build_judge
 from latentlab.model.config import load_model_json
-from latentlab.model.vae import build_vae, load_vae
-from latentlab.train.terms.perceptual import PerceptualDistance
+from latentlab.model.vae import build_vae
+from latentlab.model.weights import load_vae
+from latentlab.train.terms.perceptual import PerceptualDistance, Settings
 from tests.helpers import seed_everything, synthetic_face, tiny_config
 
 NAMES = ("Smiling", "Male")
@@ -17,7 +20,7 @@ NAMES = ("Smiling", "Male")
 
 @pytest.fixture
 def feature_net(tmp_path):
-    """A random-weight network in the judge's format, saved as data/perceptual.weights.h5 would be, reading
+    """A random-weight network in the judge's format, saved as `train-judge --out FILE` saves one, reading
     16 px faces (so the 32 px training images are shrunk inside the compiled train step)."""
     seed_everything()
     config = JudgeConfig(names=NAMES, image_size=16, widths=(8, 16), strides=(2, 2), crop="center")
@@ -54,6 +57,16 @@ def test_missing_network_is_one_clear_error(tmp_path, image_folder, capsys):
     assert err.startswith("error: perceptual network") and "train-judge" in err and len(err.splitlines()) == 1
 
 
+def test_the_perceptual_loss_needs_its_network_named(tmp_path, image_folder, capsys):
+    code = main(["train", "--data", str(image_folder), "--perceptual-weight", "10",
+                 "--out", str(tmp_path / "vae.weights.h5")])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert "--perceptual-net FILE" in err and len(err.splitlines()) == 1
+    with pytest.raises(UserError, match="must be >= 0"):
+        Settings(weight=-1.0)
+
+
 def test_training_with_the_perceptual_loss_logs_it_and_keeps_the_weights_file_plain(tmp_path, image_folder,
                                                                                      feature_net):
     weights = tmp_path / "vae.weights.h5"
@@ -62,7 +75,7 @@ def test_training_with_the_perceptual_loss_logs_it_and_keeps_the_weights_file_pl
             "--perceptual-weight", "50", "--perceptual-net", str(feature_net)]
     assert main(args + ["--epochs", "1"]) == 0
     config, _ = load_model_json(weights.with_name("model.json"))
-    assert config.perceptual_weight == 50 and config.perceptual_path == feature_net
+    assert config.terms == {"perceptual": {"weight": 50.0, "net": str(feature_net)}}
     with open(tmp_path / "runs" / "p" / "log.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert float(rows[0]["perceptual"]) > 0 and float(rows[0]["val_perceptual"]) > 0

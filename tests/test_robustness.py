@@ -11,7 +11,8 @@ from latentlab import images as data
 from latentlab.cli.main import main
 from latentlab.errors import UserError
 from latentlab.model.config import load_model_json, save_model_json
-from latentlab.model.vae import build_vae, load_weights_checked, save_weights_atomic
+from latentlab.model.vae import build_vae
+from latentlab.model.weights import load_weights_checked, save_weights_atomic
 from latentlab.train.loop import NanGuard
 from tests.helpers import tiny_config, write_images
 

@@ -24,7 +24,7 @@ from latentlab.files import atomic_path, atomic_write_text
 from latentlab.images import SkipReport, decoded_images, iter_batches
 from latentlab.latent.directions import AttributeDirections, auc_per_attribute
 from latentlab.model.codec import compiled_call
-from latentlab.model.vae import load_weights_checked
+from latentlab.model.weights import load_weights_checked
 from latentlab.paths import model_json_path
 from latentlab.pictures import to_float
 

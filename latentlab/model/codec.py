@@ -22,7 +22,8 @@ from latentlab.errors import UserError
 from latentlab.images import preprocess
 from latentlab.latent.prior import GaussianPrior
 from latentlab.model.config import ModelConfig, require_weights
-from latentlab.model.vae import VAE, load_vae, reconstruction_errors
+from latentlab.model.vae import VAE, reconstruction_errors
+from latentlab.model.weights import load_vae
 from latentlab.paths import DEFAULT_WEIGHTS
 from latentlab.pictures import to_float
 

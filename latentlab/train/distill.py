@@ -1,14 +1,12 @@
 """Moving a trained VAE to a new architecture without losing its latent space.
 
-`model.transfer_weights` copies every layer the two models share (same name, same shapes), folding the
-source's BatchNormalization into the convolution before it when the target has none, and a resize decoder
-replacing a transposed one starts as its least-squares fit (`resize_fit`). `distill` then trains the rest:
-the student encoder learns to reproduce the teacher's (z_mean, z_log_var) (unless it was copied whole: then it
-is the teacher's and stays so) and the student decoder, from the teacher's sampled latents, to reconstruct
-the images (`decoder_target` "images") or to draw what the teacher's decoder draws ("teacher": a target
-without the noise of the photos' unpredictable detail, so the student takes on what the teacher learnt
-faster). The result is a VAE of the new architecture whose latents mean what the teacher's meant
-(attribute directions and indexes keep their sense); `train --init-from` fine-tunes it end to end.
+`model.weights.transfer_weights` copies every layer the two models share (same name, same shapes), folding the
+source's BatchNormalization into the convolution before it when the target has none. `distill` then trains the
+rest: the student encoder learns to reproduce the teacher's (z_mean, z_log_var) (unless it was copied whole: then
+it is the teacher's and stays so) and the student decoder, from the teacher's sampled latents, to reconstruct the
+images. The result is a VAE of the new architecture whose latents mean what the teacher's meant (attribute
+directions and indexes keep their sense); `train --init-from` fine-tunes it end to end. The shipped model was made
+so (its run 2 moved the first architecture's teacher into the current one).
 """
 
 from __future__ import annotations
@@ -21,32 +19,28 @@ from latentlab import images as data_lib
 from latentlab.errors import UserError
 from latentlab.eval.metrics import mse_per_image, psnr
 from latentlab.model.codec import Codec
-from latentlab.model.config import DISTILL_DECODER_TARGETS, ModelConfig, save_model_json
-from latentlab.model.vae import VAE, Sampling, build_vae, load_vae, reconstruction_loss, save_weights_atomic
+from latentlab.model.config import ModelConfig, save_model_json
+from latentlab.model.vae import VAE, Sampling, build_vae, reconstruction_loss
+from latentlab.model.weights import load_vae, save_weights_atomic, transfer_weights
 from latentlab.paths import model_json_path
 from latentlab.pictures import to_float
 from latentlab.train.loop import TrainOptions, compile_for_training, datasets, learning_rate_schedule
-from latentlab.train.resize_fit import start_student
 
 
 class Distiller(keras.Model):
     """Trains a student VAE from a frozen teacher VAE. Input: images (N, S, S, C) in [0, 1].
 
-    Loss = the student decoder's error (the student's loss kind), from the teacher's sampled latents, against the
-    images or the teacher decoder's output for the same latents (`decoder_target`)
+    Loss = the student decoder's error (the student's loss kind) on the images, from the teacher's sampled latents,
     + when `train_encoder`, the squared distance between the student's and the teacher's (z_mean, z_log_var), summed
     over latent dimensions. The two terms train disjoint weights (decoder, encoder)."""
 
-    def __init__(self, teacher: VAE, student: VAE, decoder_target: str = "images", train_encoder: bool = True,
-                 **kwargs):
+    def __init__(self, teacher: VAE, student: VAE, train_encoder: bool = True, **kwargs):
         super().__init__(**kwargs)
-        if decoder_target not in DISTILL_DECODER_TARGETS:
-            raise UserError(f"decoder target {decoder_target!r}: choose one of {', '.join(DISTILL_DECODER_TARGETS)}")
         self.teacher = teacher
         self.teacher.trainable = False
         self.student = student
         self.student.encoder.trainable = train_encoder
-        self.decoder_target, self.train_encoder = decoder_target, train_encoder
+        self.train_encoder = train_encoder
         self.sampling = Sampling(name="teacher_sampling")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.latent_tracker = keras.metrics.Mean(name="latent")
@@ -59,19 +53,16 @@ class Distiller(keras.Model):
         teacher_mean, teacher_log_var = self.teacher.encoder(images, training=False)
         z = self.sampling([ops.stop_gradient(teacher_mean), ops.stop_gradient(teacher_log_var)])
         reconstructions = self.student.decoder(z, training=training)
-        targets = images
-        if self.decoder_target == "teacher":
-            targets = ops.stop_gradient(self.teacher.decoder(z, training=False))
         if not self.train_encoder:
-            return reconstructions, targets, ops.zeros(())
+            return reconstructions, ops.zeros(())
         student_mean, student_log_var = self.student.encoder(images, training=training)
         latent = ops.mean(ops.sum(ops.square(student_mean - teacher_mean)
                                   + ops.square(student_log_var - teacher_log_var), axis=1))
-        return reconstructions, targets, latent
+        return reconstructions, latent
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        reconstructions, targets, latent = y_pred
-        reconstruction = reconstruction_loss(targets, reconstructions, self.student.config.loss)
+        reconstructions, latent = y_pred
+        reconstruction = reconstruction_loss(x, reconstructions, self.student.config.loss)
         self.reconstruction_tracker.update_state(reconstruction)
         self.latent_tracker.update_state(latent)
         return reconstruction + latent
@@ -100,10 +91,9 @@ def val_psnr(vae: VAE, images: np.ndarray) -> float:
     return float(np.mean(psnr(mse_per_image(to_float(images), Codec(vae, refine_steps=0).reconstruct(images)))))
 
 
-def distill(teacher_weights, student_config: ModelConfig, options: TrainOptions,
-            decoder_target: str = "images") -> dict:
-    """Train a `student_config` VAE from the VAE at `teacher_weights`, its decoder towards `decoder_target`
-    (`Distiller`); writes options.out + model.json."""
+def distill(teacher_weights, student_config: ModelConfig, options: TrainOptions) -> dict:
+    """Train a `student_config` VAE from the VAE at `teacher_weights` (`Distiller`); writes options.out +
+    model.json."""
     teacher, teacher_summary = load_vae(teacher_weights)
     fixed = ("image_size", "channels", "latent_dim")
     if any(getattr(teacher.config, name) != getattr(student_config, name) for name in fixed):
@@ -120,22 +110,21 @@ def distill(teacher_weights, student_config: ModelConfig, options: TrainOptions,
     steps_per_epoch = n_train // student_config.batch_size
 
     student = build_vae(student_config)
-    new_layers, fitted = start_student(teacher, student)
+    new_layers = transfer_weights(teacher, student)
     train_encoder = bool({layer.name for layer in student.encoder.layers} & set(new_layers))
-    distiller = Distiller(teacher, student, decoder_target, train_encoder)
+    distiller = Distiller(teacher, student, train_encoder)
     compile_for_training(distiller, learning_rate_schedule(student_config, options, steps_per_epoch))
     summary = {
         "dataset": str(options.data), "train_images": n_train, "val_images": n_val, "crop": student_config.crop,
         "backend": keras.backend.backend(), "batch_size": student_config.batch_size,
         "distilled_from": str(teacher_weights), "teacher_config": teacher.config.to_dict(),
-        "decoder_target": decoder_target,
         "teacher_images_seen": int(teacher_summary.get("images_seen", 0)),
         "images_seen": int(teacher_summary.get("images_seen", 0)),
     }
     if options.verbose:
         print(f"distilling {teacher_weights} into a new model on {n_train} images ({n_val} for validation); "
               f"layers learnt from scratch: {', '.join(new_layers) or 'none'}"
-              + (f"; {fitted}" if fitted else "") + ("" if train_encoder else "; the encoder is the teacher's"))
+              + ("" if train_encoder else "; the encoder is the teacher's"))
     saver = SaveStudent(student, options, summary, steps_per_epoch * student_config.batch_size)
     try:
         distiller.fit(train_ds, epochs=options.epochs, validation_data=val_ds, callbacks=[saver],

@@ -65,7 +65,8 @@ def read_tf_config(text: str | None) -> tuple[list[str], Worker]:
     unknown = sorted(set(cluster) - set(TASK_TYPES))
     if unknown:
         raise UserError(f"TF_CONFIG: cluster has {unknown[0]!r} tasks; training uses only 'chief' and 'worker'")
-    if not all(isinstance(cluster.get(t, []), list) for t in TASK_TYPES) or not cluster.get("worker") and not cluster.get("chief"):
+    listed = all(isinstance(cluster.get(t, []), list) for t in TASK_TYPES)
+    if not listed or not cluster.get("worker") and not cluster.get("chief"):
         raise UserError('TF_CONFIG: cluster must list addresses, e.g. {"worker": ["host1:port", "host2:port"]}')
     if len(cluster.get("chief", [])) > 1:
         raise UserError(f"TF_CONFIG: cluster lists {len(cluster['chief'])} chiefs; there can be one")
@@ -191,29 +192,6 @@ def shard_by_data(dataset):
     return dataset.with_options(options)
 
 
-def replicas_in_sync() -> int:
-    """Replicas computing the current step together (1 outside a tf.distribute strategy or off TensorFlow)."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return 1
-    import tensorflow as tf
-
-    return tf.distribute.get_strategy().num_replicas_in_sync
-
-
-def across_workers() -> bool:
-    """True inside a MultiWorkerMirroredStrategy's step."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return False
-    import tensorflow as tf
-
-    return isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
-
-
-
 def lost_worker_errors(worker: Worker) -> tuple[type[Exception], ...]:
     """The exceptions TensorFlow raises in the other workers when one stops: none to catch for a single worker."""
     if worker.count < 2:
@@ -225,7 +203,9 @@ def lost_worker_errors(worker: Worker) -> tuple[type[Exception], ...]:
 
 def lost_worker_error(error: Exception, worker: Worker) -> UserError:
     """The one line for TensorFlow's error when a worker stopped mid-training (it notices within about 10 s)."""
-    tasks = sorted({int(t) for t in re.findall(r"/job:\w+/replica:\d+/task:(\d+)", str(error)) if int(t) != worker.index})
-    gone = ", ".join(f"worker {t} ({worker.addresses[t]})" if t < len(worker.addresses) else f"worker {t}" for t in tasks)
+    found = re.findall(r"/job:\w+/replica:\d+/task:(\d+)", str(error))
+    tasks = sorted({int(t) for t in found if int(t) != worker.index})
+    gone = ", ".join(f"worker {t} ({worker.addresses[t]})" if t < len(worker.addresses) else f"worker {t}"
+                     for t in tasks)
     return UserError(f"{gone or 'a worker'} stopped during training: start every worker again with --resume "
                      "(they continue from the last finished epoch)")

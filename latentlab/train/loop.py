@@ -2,8 +2,8 @@
 
 Files of a run named NAME, under runs/NAME/: log.csv, tensorboard/, samples/epoch_NNN.png,
 reconstructions/epoch_NNN.png, loss.png, checkpoint.weights.h5 (weights + optimizer state) and
-state.json (epochs done, steps into the next, images seen); runs/.cache holds the preprocessed images. The weights users load are written to `out` (no optimizer
-state) with their model.json after every epoch, atomically.
+state.json (epochs done, steps into the next, images seen); runs/.cache holds the preprocessed images. The weights
+users load are written to `out` (no optimizer state) with their model.json after every epoch, atomically.
 """
 
 from __future__ import annotations
@@ -26,19 +26,18 @@ from latentlab.eval.metrics import mse_per_image, psnr
 from latentlab.files import atomic_write_text
 from latentlab.model.codec import Codec
 from latentlab.model.config import ModelConfig, load_model_json, save_model_json
-from latentlab.model.vae import (
-    VAE,
-    build_vae,
+from latentlab.model.vae import VAE, build_vae
+from latentlab.model.weights import (
     load_vae,
     load_weights_checked,
     save_checkpoint_atomic,
     save_weights_atomic,
+    transfer_weights,
 )
 from latentlab.paths import RUNS_DIR, model_json_path
 from latentlab.pictures import comparison_grid, make_grid, save_loss_plot, save_png, to_float
 from latentlab.train.distributed import Worker, lost_worker_error, lost_worker_errors, shard_by_data
-from latentlab.train.resize_fit import start_student
-from latentlab.train.terms.perceptual import PerceptualDistance
+from latentlab.train.terms import build_terms
 
 VAL_PREVIEW = 16
 VAL_METRIC_IMAGES = 512
@@ -185,7 +184,8 @@ def run_start(config: ModelConfig, options: TrainOptions, state_path: Path) -> R
         if not state_path.is_file():
             raise UserError(f"nothing to resume: {state_path} not found (run without --resume to start)")
         state = json.loads(state_path.read_text())
-        start = RunStart(ModelConfig.from_dict(state["config"]), state["epoch"], state.get("step", 0), state["images_seen"])
+        start = RunStart(ModelConfig.from_dict(state["config"]), state["epoch"], state.get("step", 0),
+                         state["images_seen"])
         if start.epoch >= options.epochs:
             raise UserError(f"run {options.run_name} already finished {start.epoch} epochs: raise --epochs to continue")
         return start
@@ -212,7 +212,8 @@ class RunFiles:
         run_dir = options.runs_dir / options.run_name
         if options.worker.chief:
             return cls(run_dir, run_dir, options.out)
-        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"latentlab-worker{options.worker.index}-")))
+        prefix = f"latentlab-worker{options.worker.index}-"
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix)))
         return cls(run_dir / f"worker-{options.worker.index}", scratch, scratch / options.out.name, chief=False)
 
     @property
@@ -303,17 +304,14 @@ def compile_for_training(model: keras.Model, learning_rate, distributed: bool = 
 
 
 def build_for_training(start: RunStart, options: TrainOptions, files: RunFiles, steps_per_epoch: int) -> VAE:
-    """The VAE, compiled, its optimizer built, with the weights it starts from (under the strategy, if any)."""
+    """The VAE with its loss terms, compiled, its optimizer built, with the weights it starts from (under the
+    strategy, if any)."""
     scope = options.strategy.scope() if options.strategy else contextlib.nullcontext()
     with scope:
-        vae = build_vae(start.config, with_discriminator=bool(start.config.adversarial_weight))
-        if start.config.perceptual_weight:
-            vae.perceptual = PerceptualDistance.load(start.config.perceptual_path)
+        vae = build_vae(start.config, build_terms(start.config))
         vae.encoder.trainable = not start.config.freeze_encoder
-        if start.config.freeze_decoder_base:
-            for layer in vae.decoder.layers:
-                layer.trainable = layer.name.startswith("detail")
-        compile_for_training(vae, learning_rate_schedule(start.config, options, steps_per_epoch), bool(options.strategy))
+        learning_rate = learning_rate_schedule(start.config, options, steps_per_epoch)
+        compile_for_training(vae, learning_rate, bool(options.strategy))
         vae.optimizer.build(vae.trainable_variables)
         if options.resume:
             load_weights_checked(vae, files.checkpoint)
@@ -323,27 +321,22 @@ def build_for_training(start: RunStart, options: TrainOptions, files: RunFiles, 
 
 
 def start_from(vae: VAE, weights_path: Path) -> None:
-    """Load `weights_path` into `vae`; when its architecture differs (residual blocks added, say) or `vae` has a
-    discriminator (which weights files never hold), copy every layer the two share and say which start as
-    initialised. A resize decoder started from a transposed one starts as its least-squares fit (`resize_fit`)."""
-    init_config = load_model_json(model_json_path(weights_path))[0]
-    if vae.config.same_architecture(init_config) and vae.discriminator is None:
-        load_weights_checked(vae, weights_path)
-        return
-    new_layers, fitted = start_student(load_vae(weights_path)[0], vae)
-    if fitted:
-        print(f"--init-from {weights_path}: {fitted}", flush=True)
+    """Copy every layer `vae` shares with the model at `weights_path` into it (`transfer_weights`: all of them when
+    the architectures agree) and say which start as initialised (residual blocks added, say)."""
+    new_layers = transfer_weights(load_vae(weights_path)[0], vae)
     if new_layers:
         print(f"--init-from {weights_path}: {len(new_layers)} layer(s) not in it start as initialised "
               f"({', '.join(new_layers)})", flush=True)
 
 
 def fit(vae: VAE, train_ds, start: RunStart, options: TrainOptions, steps_per_epoch: int, stop, **fit_args) -> None:
-    """The rest of a started epoch (when resuming mid-epoch), then the remaining epochs; `stop()` is true after a NaN."""
+    """The rest of a started epoch (when resuming mid-epoch), then the remaining epochs; `stop()` is true after a
+    NaN."""
     epoch = start.epoch
     if start.step:
         print(f"resuming epoch {epoch + 1} at step {start.step + 1} of {steps_per_epoch}")
-        vae.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps_per_epoch - start.step, **fit_args)
+        vae.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, steps_per_epoch=steps_per_epoch - start.step,
+                **fit_args)
         epoch += 1
     if epoch < options.epochs and not stop():
         vae.fit(train_ds, epochs=options.epochs, initial_epoch=epoch, **fit_args)
@@ -367,7 +360,8 @@ def _train(config: ModelConfig, options: TrainOptions, files: RunFiles) -> dict:
         raise UserError(f"--batch-size {config.batch_size} (the global batch) must be a multiple of the "
                         f"{replicas} replicas training in sync")
     report = data_lib.SkipReport()
-    train_ds, val_ds, val_preview, n_train, n_val = datasets(config, options, "none" if prepared else config.crop, report)
+    load_crop = "none" if prepared else config.crop
+    train_ds, val_ds, val_preview, n_train, n_val = datasets(config, options, load_crop, report)
     steps_per_epoch = n_train // config.batch_size
     if start.step >= steps_per_epoch:
         start.epoch, start.step = start.epoch + 1, 0
@@ -383,7 +377,8 @@ def _train(config: ModelConfig, options: TrainOptions, files: RunFiles) -> dict:
         summary.update(replicas=replicas, workers=options.worker.count)
     nan_guard = NanGuard()
     artifacts = EpochArtifacts(files, start, val_preview, summary)
-    callbacks = [nan_guard, keras.callbacks.CSVLogger(str(files.logs_dir / "log.csv"), append=options.resume), artifacts]
+    csv_log = keras.callbacks.CSVLogger(str(files.logs_dir / "log.csv"), append=options.resume)
+    callbacks = [nan_guard, csv_log, artifacts]
     if keras.backend.backend() == "tensorflow":
         callbacks.append(keras.callbacks.TensorBoard(str(files.logs_dir / "tensorboard"), update_freq="epoch"))
     verbose = options.verbose if files.chief else 0
@@ -401,7 +396,8 @@ def _train(config: ModelConfig, options: TrainOptions, files: RunFiles) -> dict:
     report.warn()
     if nan_guard.stopped_at:
         epoch, step = nan_guard.stopped_at
-        print(f"loss became NaN at epoch {epoch}, step {step}: training stopped; {options.out} keeps the last good weights")
+        print(f"loss became NaN at epoch {epoch}, step {step}: training stopped; {options.out} keeps the last good "
+              "weights")
     log = files.logs_dir / "log.csv"
     if files.chief and log.is_file() and log.stat().st_size:
         save_loss_plot(log, files.logs_dir / "loss.png")
