@@ -1,5 +1,5 @@
 """`vae.py` end to end on a tiny model: train (+ resume), evaluate --json, sample, reconstruct, index, prepare,
-errors."""
+errors; the parser: every subcommand dispatches to its own command, --help without TensorFlow."""
 
 import csv
 import json
@@ -235,3 +235,41 @@ def test_train_without_data_explains_where_to_get_celeba():
     result = run_cli()
     assert result.returncode == 2
     assert "--data" in result.stderr and "CelebA" in result.stderr
+
+
+def test_help_and_argument_mistakes_answer_without_tensorflow():
+    code = ("import sys\nfrom latentlab.cli.main import main\ncodes = []\n"
+            "for argv in (['--help'], ['bench', '--repeats', 'x']):\n"
+            "    try:\n        main(argv)\n    except SystemExit as exc:\n        codes.append(exc.code)\n"
+            "print(codes, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60)
+    assert "train-judge" in result.stdout and "invalid int value: 'x'" in result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[0, 2] False False", result.stderr[-2000:]
+
+
+def test_every_subcommand_runs_its_own_command():
+    from latentlab.cli.main import build_parser, subcommands
+
+    parser = build_parser()
+    names = subcommands(parser)
+    assert {"train", "evaluate", "bench", "sample", "reconstruct", "encode", "index", "attributes", "manipulate",
+            "plot-latents", "prepare", "train-judge"} <= set(names)
+    runs = {name: parser.parse_args(_minimal_args(name)).run for name in names}
+    assert len(set(runs.values())) == len(runs)
+    assert runs["train"].__name__ == "cmd_train" and runs["bench"].__name__ == "cmd_bench"
+
+
+def _minimal_args(name: str) -> list[str]:
+    """The fewest arguments `name` parses with."""
+    required = {"evaluate": ["--data", "d"], "reconstruct": ["--data", "d", "--out-dir", "o"],
+                "encode": ["p.jpg", "--out", "z.npy"], "index": ["--data", "d"],
+                "prepare": ["--data", "d", "--out", "o"], "manipulate": ["--attr", "Smiling", "--out", "o.png"],
+                "plot-latents": ["--out", "o.png"], "train-judge": ["--data", "d", "--attributes", "a.txt"],
+                "distill": ["--data", "d", "--out", "o"]}
+    return [name, *required.get(name, [])]
+
+
+def test_bench_data_must_be_a_folder(tmp_path):
+    result = run_cli("bench", "--data", str(tmp_path / "absent"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == f"error: --data {tmp_path / 'absent'} is not a folder of images"

@@ -10,7 +10,8 @@ from latentlab.files import weights_fingerprint
 from latentlab.latent import space as latent_space
 from latentlab.latent.space import LatentSpace
 from latentlab.model.config import ModelConfig, save_model_json
-from latentlab.model.vae import build_vae, save_weights_atomic
+from latentlab.model.vae import build_vae
+from latentlab.model.weights import save_weights_atomic
 from tests.helpers import CELEBA_DIR, needs_celeba
 
 LATENT_DIM = 8

@@ -1,5 +1,6 @@
 """`vae.py attributes / manipulate / plot-latents / evaluate --attributes / bench` on a tiny model and synthetic
-latents (no ../shared, no data/ artifacts)."""
+latents (no ../shared; the live mirror's video is made of the shipped data/vae.weights.h5's faces where it is
+there)."""
 
 import json
 
@@ -12,6 +13,7 @@ from latentlab.eval.bench import KEYS
 from latentlab.files import weights_fingerprint
 from latentlab.latent.directions import AttributeDirections
 from latentlab.latent.space import write_latents
+from latentlab.paths import DEFAULT_WEIGHTS
 from tests.helpers import write_images, write_untrained_model
 
 NAMES = ["Smiling", "Eyeglasses", "Young"]
@@ -70,7 +72,8 @@ def test_manipulate_writes_faces_by_strengths_grid(tiny, directions, tmp_path):
 def test_manipulate_a_photo(tiny, directions, tmp_path):
     photo = write_images(tmp_path / "photos", 1, size=50)[0]
     out = tmp_path / "photo.png"
-    assert manipulate(tiny, directions, "--attr", "Young", "--photo", str(photo), "--steps", "3", "--out", str(out)) == 0
+    assert manipulate(tiny, directions, "--attr", "Young", "--photo", str(photo), "--steps", "3",
+                      "--out", str(out)) == 0
     assert Image.open(out).size == (3 * 34 + 2, 34 + 2)
 
 
@@ -98,12 +101,14 @@ def test_plot_latents_marks_a_latent(tiny, tmp_path, capsys):
     _, latents = tiny
     np.save(tmp_path / "z.npy", np.ones(8, np.float32))
     out = tmp_path / "latents.png"
-    assert main(["plot-latents", "--latents", str(latents), "--out", str(out), "--latent", str(tmp_path / "z.npy")]) == 0
+    assert main(["plot-latents", "--latents", str(latents), "--out", str(out),
+                 "--latent", str(tmp_path / "z.npy")]) == 0
     assert Image.open(out).size == (1100, 750)
     assert "7 of 8 dimensions active" in capsys.readouterr().out
     assert main(["plot-latents", "--latents", str(latents), "--out", str(out), "--index", "5", "--dims", "0,3"]) == 0
     np.save(tmp_path / "bad.npy", np.ones(3, np.float32))
-    assert main(["plot-latents", "--latents", str(latents), "--out", str(out), "--latent", str(tmp_path / "bad.npy")]) == 2
+    assert main(["plot-latents", "--latents", str(latents), "--out", str(out),
+                 "--latent", str(tmp_path / "bad.npy")]) == 2
 
 
 def test_index_and_evaluate_with_attributes(tiny, tmp_path, capsys):
@@ -135,3 +140,31 @@ def test_bench_json_emits_every_key(tiny, capsys):
     assert set(KEYS) <= set(result)
     assert 0 < result["ui_ms_per_face_change_p95"] and 0 < result["startup_window_s"] < result["startup_first_face_s"]
     assert result["cores"] >= 1 and result["nn_latents"] == 202_599
+    if DEFAULT_WEIGHTS.is_file():  # the untrained model draws no face: the video is made of the shipped model's
+        assert result["live_video"] == "faces the shipped model decodes"
+        assert result["live_fps"] > 0 and result["live_latency_ms_p95"] > 0 and result["live_jitter_raw"] >= 0
+
+
+@pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(), reason="committed weights data/vae.weights.h5 absent")
+def test_the_live_video_is_made_of_faces_the_model_decodes_and_mtcnn_finds():
+    from latentlab.eval.bench import LIVE_FACES, live_clip_faces
+    from latentlab.faces.align import detect_faces
+    from latentlab.faces.camera import MovingFaceSource
+    from latentlab.model.codec import Codec
+
+    codec = Codec.load(DEFAULT_WEIGHTS)
+    faces, made_of = live_clip_faces(codec, DEFAULT_WEIGHTS, None)
+    assert made_of == "faces the model decodes" and len(faces) == LIVE_FACES
+    assert all(face.shape == (codec.image_size, codec.image_size, 3) and face.dtype == np.uint8 for face in faces)
+    video = MovingFaceSource(faces, noise=2.0)
+    frames = [video.frame(i) for i in range(0, int(video.fps * video.seconds_per_face * LIVE_FACES), 40)]
+    assert all(detect_faces(frame) for frame in frames)
+
+
+def test_the_live_video_takes_photos_of_a_data_folder(tiny, tmp_path):
+    from latentlab.eval.bench import live_clip_faces
+
+    write_images(tmp_path / "photos", 8, size=48)
+    faces, made_of = live_clip_faces(None, tiny[0], tmp_path / "photos")
+    assert made_of == f"photos of {tmp_path / 'photos'}"
+    assert len(faces) == 6 and all(face.shape == (48, 48, 3) for face in faces)

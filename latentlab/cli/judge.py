@@ -1,17 +1,56 @@
-"""`vae.py train-judge` and `vae.py evaluate --edits`: the attribute judge's commands (latentlab.eval.judge), dispatched
-by latentlab.cli.main."""
+"""`vae.py train-judge` and `vae.py evaluate --edits`: the attribute judge's commands (latentlab.eval.judge) and
+their arguments (`evaluate`'s own are in latentlab.cli.evaluate)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
-from latentlab.cli.parser import EDIT_FACES
+from latentlab.cli.common import add_json_argument, add_weights_argument
 from latentlab.errors import UserError
 from latentlab.files import weights_fingerprint
 from latentlab.model.config import require_weights
+from latentlab.paths import DEFAULT_JUDGE, PROJECT_ROOT
+
+EDIT_FACES = 200  # faces `evaluate --edits` moves when no --limit is given
+
+
+def add_parser(commands) -> None:
+    """Register `train-judge` on the subparsers `commands`."""
+    judge = commands.add_parser("train-judge", help="train the attribute judge (a small CNN reading the 40 labels, "
+                                "photos and decoded faces alike) and measure its validation AUC on photos and on "
+                                "their reconstructions")
+    judge.set_defaults(run=cmd_train_judge)
+    judge.add_argument("--data", type=Path, required=True, help="labelled image folder (its official partition "
+                       "or a seeded split gives train / validation)")
+    judge.add_argument("--attributes", type=Path, required=True, help="CelebA list_attr_celeba.txt")
+    judge.add_argument("--epochs", type=int, default=12, help="0: only measure the judge already at --out")
+    judge.add_argument("--batch-size", type=int, default=64)
+    judge.add_argument("--lr", type=float, dest="learning_rate", default=2e-3)
+    judge.add_argument("--out", type=Path, default=DEFAULT_JUDGE, help="weights file (judge.json goes beside it)")
+    add_weights_argument(judge, help="the VAE whose crop the judge reads and whose reconstructions it is measured on")
+    judge.add_argument("--runs-dir", type=Path, default=PROJECT_ROOT / "runs",
+                       help="the preprocessed images are cached in RUNS_DIR/.cache")
+    add_json_argument(judge, help="stdout: one JSON object")
+
+
+def add_edit_arguments(evaluate: argparse.ArgumentParser) -> None:
+    """`evaluate`'s --edits and the arguments that go with it."""
+    evaluate.add_argument("--edits", action="store_true",
+                          help=f"instead: move --limit faces (default {EDIT_FACES}) of --split by -2 and +2 sd along "
+                               "each of --directions and let --judge read what changed (effect, identity leakage, "
+                               "top leaks)")
+    evaluate.add_argument("--judge", type=Path, default=DEFAULT_JUDGE,
+                          help="with --edits: the attribute judge (`train-judge`), its judge.json beside it")
+    evaluate.add_argument("--hold", nargs="+", default=[], metavar="ATTR",
+                          help="with --edits: attributes held fixed, as for `manipulate --hold`")
+    evaluate.add_argument("--save-effects", action="store_true",
+                          help="with --edits: store each direction's effect in --directions (attributes.npz), where "
+                               "the window reads it to mark weak directions")
 
 
 def _rounded(values) -> list[float | None]:

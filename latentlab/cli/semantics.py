@@ -1,17 +1,80 @@
 """The latent-semantics subcommands of `vae.py`: index (dataset latents + directions), attributes (fit the
-directions), manipulate (edit grids), plot-latents (the distribution figure). Dispatched by latentlab.cli.main."""
+directions), manipulate (edit grids), plot-latents (the distribution figure). Their arguments and their commands."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 
+from latentlab.cli.common import add_json_argument, add_refine_argument, add_weights_argument
 from latentlab.errors import UserError
 from latentlab.files import weights_fingerprint
-from latentlab.latent.directions import read_celeba_attributes
-from latentlab.paths import DEFAULT_ATTRIBUTES
+from latentlab.latent.directions import DIRECTION_METHODS, read_celeba_attributes
+from latentlab.paths import DEFAULT_ATTRIBUTES, DEFAULT_JUDGE, DEFAULT_LATENTS
+
+
+def _direction_method_arguments(parser: argparse.ArgumentParser) -> None:
+    """--method and --judge of the commands that fit attribute directions."""
+    parser.add_argument("--method", choices=DIRECTION_METHODS, default="auto",
+                        help="auto: the label fit (logistic or mean_diff) with the higher mean validation AUC; "
+                             "judged: fitted on the model's decoded faces as --judge reads them, decorrelated from "
+                             "Male, Young, Pale_Skin, Eyeglasses and Smiling (how data/attributes.npz is made)")
+    parser.add_argument("--judge", type=Path, default=DEFAULT_JUDGE, help="with --method judged: the attribute judge")
+
+
+def add_parser(commands) -> None:
+    """Register `index`, `attributes`, `manipulate` and `plot-latents` on the subparsers `commands`."""
+    index = commands.add_parser("index", help="encode every image of a folder into data/latents.npz")
+    index.set_defaults(run=cmd_index)
+    index.add_argument("--data", type=Path, required=True)
+    index.add_argument("--attributes", type=Path, help="CelebA list_attr_celeba.txt (labels stored beside the latents)")
+    add_weights_argument(index)
+    add_refine_argument(index)
+    index.add_argument("--out", type=Path, default=DEFAULT_LATENTS)
+    index.add_argument("--limit", type=int)
+    index.add_argument("--directions-out", type=Path,
+                       help="with --attributes: where the fitted attribute directions go "
+                            "(default: attributes.npz beside --out, so data/attributes.npz)")
+    _direction_method_arguments(index)
+
+    attributes = commands.add_parser("attributes", help="fit the 40 attribute directions from a latents file")
+    attributes.set_defaults(run=cmd_attributes)
+    attributes.add_argument("--latents", type=Path, default=DEFAULT_LATENTS, help="written by `index --attributes`")
+    attributes.add_argument("--out", type=Path, default=DEFAULT_ATTRIBUTES)
+    add_weights_argument(attributes, help="with --method judged: the model whose decoded faces the judge reads")
+    _direction_method_arguments(attributes)
+    attributes.add_argument("--data", type=Path, help="image folder whose list_eval_partition.txt splits train / val "
+                            "(default: the folder the latents were indexed from)")
+    add_json_argument(attributes)
+
+    manipulate = commands.add_parser("manipulate", help="a grid of faces moved along an attribute direction")
+    manipulate.set_defaults(run=cmd_manipulate)
+    manipulate.add_argument("--attr", required=True, help="attribute name, e.g. Smiling")
+    faces = manipulate.add_mutually_exclusive_group()
+    faces.add_argument("--index", type=int, nargs="+", help="rows of the latents file (default: --n validation faces)")
+    faces.add_argument("--photo", type=Path, nargs="+", help="photos (cropped with the model's crop)")
+    manipulate.add_argument("--n", type=int, default=4, help="number of validation faces when no --index / --photo")
+    manipulate.add_argument("--steps", type=int, default=7, help="columns, from negative to positive strength")
+    manipulate.add_argument("--range", type=float, default=3.0, help="largest strength, in score standard deviations")
+    manipulate.add_argument("--hold", nargs="+", default=[], metavar="ATTR", help="attributes to hold fixed")
+    manipulate.add_argument("--seed", type=int, default=0, help="which validation faces")
+    manipulate.add_argument("--out", type=Path, required=True)
+    add_weights_argument(manipulate)
+    add_refine_argument(manipulate)
+    manipulate.add_argument("--latents", type=Path, default=DEFAULT_LATENTS)
+    manipulate.add_argument("--directions", type=Path, default=DEFAULT_ATTRIBUTES)
+
+    plot = commands.add_parser("plot-latents", help="the latent distribution figure: histograms, KL per dimension")
+    plot.set_defaults(run=cmd_plot_latents)
+    plot.add_argument("--out", type=Path, required=True)
+    plot.add_argument("--latents", type=Path, default=DEFAULT_LATENTS)
+    marked = plot.add_mutually_exclusive_group()
+    marked.add_argument("--latent", type=Path, help="a latent (.npy of shape (D,)) to mark on the histograms")
+    marked.add_argument("--index", type=int, help="mark this row of the latents file on the histograms")
+    plot.add_argument("--dims", type=lambda s: [int(d) for d in s.split(",")], help="dimensions to plot, e.g. 0,5,9")
 
 
 def cmd_index(args) -> int:

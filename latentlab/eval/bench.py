@@ -2,9 +2,10 @@
 change, the attribute judge's time per face, start-up, nearest search, training throughput.
 
 Every figure goes through the code the app uses: Codec.decode (batch 1) for the sliders, the real MainWindow
-(through latentlab.ui.measure, the only Qt this module reaches) for frames and face changes, `gui.py` itself as
-a separate process for start-up, LatentSpace.nearest for the nearest-face search, the VAE's own compiled train
-step for training.
+(through latentlab.ui.measure) for frames and face changes, the window (gui.py's main) as a new process for start-up,
+the real Your face panel (through latentlab.ui.live_measure) on a video made in code, of faces the model decodes
+or photos of a given folder, for the live mirror, LatentSpace.nearest for the nearest-face search, the VAE's own
+compiled train step for training. Those two ui modules are the only Qt this module reaches.
 """
 
 from __future__ import annotations
@@ -19,10 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from latentlab.paths import DEFAULT_WEIGHTS
+from latentlab.errors import UserError
+from latentlab.files import weights_fingerprint
+from latentlab.paths import DEFAULT_WEIGHTS, ModelFiles, shown
 
 CELEBA_IMAGES = 202_599
 NN_K = 5
+LIVE_FACES = 6  # faces of the live mirror's video, each in turn for 4 s
+LIVE_TEMPERATURE = 0.7  # of the prior draws the live video's faces are decoded from
+LIVE_KEYS = ("live_fps", "live_latency_ms_p95", "live_jitter_raw", "live_jitter_smoothed")
 KEYS = ("decode_ms_p50", "decode_ms_p95", "predict_ms_p50", "decode_speedup", "frame_ms_p95",
         "ui_ms_per_face_change_p95", "judge_ms_p50", "startup_window_s", "startup_first_face_s",
         "encode_ms_p50", "encode_refined_ms_p50", "nn_ms_200k", "train_img_per_s", "live_fps", "live_latency_ms_p95",
@@ -90,73 +96,101 @@ def bench_frame(codec, repeats: int) -> dict:
     return {"frame_ms_p95": round(float(np.percentile(times, 95)), 2)}
 
 
-def load_judge_if_any():
-    """The committed attribute judge, None when data/judge.weights.h5 is absent or unusable."""
-    from latentlab.errors import UserError
+def load_judge_if_any(weights: Path):
+    """The attribute judge of the model at `weights` (ModelFiles(weights).judge), None when absent or unusable."""
     from latentlab.eval.judge import Judge
-    from latentlab.paths import DEFAULT_JUDGE
 
     try:
-        return Judge.load(DEFAULT_JUDGE)
+        return Judge.load(ModelFiles(weights).judge)
     except UserError:
         return None
 
 
 def bench_ui(codec, weights: Path, repeats: int) -> dict:
     """The UI thread's time per face change in the real window (256 sliders and 40 attributes in sync, the judge's
-    probabilities shown when data/judge.weights.h5 is there)."""
-    from latentlab.files import weights_fingerprint
+    probabilities shown when the model has a judge)."""
     from latentlab.latent.directions import open_attributes
     from latentlab.latent.space import LatentSpace
-    from latentlab.paths import DEFAULT_ATTRIBUTES, DEFAULT_LATENTS
     from latentlab.ui.measure import face_change_ms
 
-    sha = weights_fingerprint(weights)
-    space = LatentSpace.open(DEFAULT_LATENTS, codec.latent_dim, weights_sha=sha)
-    attributes, _ = open_attributes(DEFAULT_ATTRIBUTES, codec.latent_dim, sha)
-    judge = load_judge_if_any()
+    files, sha = ModelFiles(weights), weights_fingerprint(weights)
+    space = LatentSpace.open(files.latents, codec.latent_dim, weights_sha=sha)
+    attributes, _ = open_attributes(files.attributes, codec.latent_dim, sha)
+    judge = load_judge_if_any(weights)
     times = face_change_ms(codec, space, attributes, max(50, repeats), judge=judge)
     return {"ui_ms_per_face_change_p50": round(float(np.percentile(times, 50)), 2),
             "ui_ms_per_face_change_p95": round(float(np.percentile(times, 95)), 2),
             "ui_attributes": 0 if attributes is None else len(attributes.names), "ui_judge": judge is not None}
 
 
-def bench_judge(codec, repeats: int) -> dict:
+def bench_judge(codec, weights: Path, repeats: int) -> dict:
     """The attribute judge reading one decoded face (uint8 at the model's size), as the Attributes panel's worker
-    does after each frame; nothing when there is no judge."""
+    does after each frame; None with a note when the model has no judge."""
     from latentlab.pictures import to_uint8
 
-    judge = load_judge_if_any()
+    judge = load_judge_if_any(weights)
     if judge is None:
-        return {}
+        return {"judge_ms_p50": None, "judge_note": f"no attribute judge at {shown(ModelFiles(weights).judge)}"}
     rng = np.random.default_rng(4)
     faces = to_uint8(codec.decode(rng.standard_normal((16, codec.latent_dim)).astype(np.float32)))
     times = timed_ms(lambda i: judge.probabilities(faces[i % len(faces)][None]), max(20, repeats // 2))
     return {"judge_ms_p50": round(float(np.percentile(times, 50)), 2)}
 
 
-def bench_live(codec, seconds: float = 20.0, celeba_dir: Path | None = None) -> dict:
-    """The live mirror through the real Your face panel, on a 640x480 30 fps video made from CelebA faces moved,
-    turned and scaled over time (with 2 grey levels of sensor noise): faces shown per second and the p95 latency,
-    frame captured -> decoded face given to the view. Then the frame-to-frame latent jitter of a still face
-    (4 grey levels of noise), with and without smoothing, through the same LivePipeline."""
+def decoded_faces(codec, weights: Path, n: int = LIVE_FACES, candidates: int = 12) -> list[np.ndarray]:
+    """Up to n faces (S, S, 3) uint8 the model at `weights` decodes from its prior (the Gaussian fitted to its
+    dataset latents, else N(0, I)) in which mtcnn finds a face."""
+    from latentlab.faces.align import detect_faces
+    from latentlab.latent.prior import GaussianPrior, standard_normal
+    from latentlab.latent.space import read_latents
+    from latentlab.pictures import to_uint8
+
+    try:
+        prior = GaussianPrior.from_arrays(read_latents(ModelFiles(weights).latents, codec.latent_dim,
+                                                       weights_fingerprint(weights)))
+    except UserError:
+        prior = standard_normal(codec.latent_dim)
+    faces = to_uint8(codec.sample(prior, candidates, LIVE_TEMPERATURE, seed=0)[1])
+    return [face for face in faces if detect_faces(face)][:n]
+
+
+def live_clip_faces(codec, weights: Path, celeba_dir: Path | None) -> tuple[list[np.ndarray], str]:
+    """(the face pictures of the live mirror's video, where they come from): photos 1-6 of `celeba_dir` when given,
+    else faces the model decodes from its prior, else (a model that draws no face mtcnn finds) the shipped
+    model's."""
+    from latentlab.images import find_images, open_image
+    from latentlab.model.codec import Codec
+
+    if celeba_dir is not None:
+        return [open_image(path) for path in find_images(celeba_dir)[1:1 + LIVE_FACES]], f"photos of {celeba_dir}"
+    faces = decoded_faces(codec, weights)
+    if faces:
+        return faces, "faces the model decodes"
+    if DEFAULT_WEIGHTS.is_file() and Path(weights).resolve() != DEFAULT_WEIGHTS.resolve():
+        return decoded_faces(Codec.load(DEFAULT_WEIGHTS), DEFAULT_WEIGHTS), "faces the shipped model decodes"
+    return [], "no face"
+
+
+def bench_live(codec, weights: Path, seconds: float = 20.0, celeba_dir: Path | None = None) -> dict:
+    """The live mirror through the real Your face panel, on a 640x480 30 fps video of faces (live_clip_faces)
+    moved, turned and scaled over time (with 2 grey levels of sensor noise): faces shown per second and the p95
+    latency, frame captured -> decoded face given to the view. Then the frame-to-frame latent jitter of a still
+    face (4 grey levels of noise), with and without smoothing, through the same LivePipeline."""
     from latentlab.faces.camera import MovingFaceSource
     from latentlab.faces.live import LivePipeline
-    from latentlab.images import find_images, open_image
-    from latentlab.paths import PROJECT_ROOT
     from latentlab.ui.live_measure import live_mirror_run
 
-    folder = celeba_dir or PROJECT_ROOT.parent / "shared" / "datasets" / "celeba" / "img_align_celeba"
-    if not Path(folder).is_dir():
-        return {"live_note": f"live_fps and live_latency_ms_p95 skipped: no CelebA images in {folder}"}
-    faces = [open_image(path) for path in find_images(folder)[1:7]]
+    faces, made_of = live_clip_faces(codec, weights, celeba_dir)
+    if not faces:
+        return {**dict.fromkeys(LIVE_KEYS), "live_video": made_of,
+                "live_note": "live figures skipped: mtcnn finds no face in what the model decodes"}
     run = live_mirror_run(codec, lambda index: MovingFaceSource(faces, noise=2.0), seconds)
     latencies = run["latencies_ms"]
     figures = {"live_fps": round(run["shown"] / run["seconds"], 1),
                "live_latency_ms_p95": round(float(np.percentile(latencies, 95)), 1) if len(latencies) else None,
                "live_latency_ms_p50": round(float(np.percentile(latencies, 50)), 1) if len(latencies) else None,
                "live_camera_fps": round(run["camera_frames"] / run["seconds"], 1),
-               "live_detections": run["detections"]}
+               "live_detections": run["detections"], "live_video": made_of}
     still = MovingFaceSource(faces[:1], noise=4.0, still=True, pace=False)
     for smooth, key in ((False, "live_jitter_raw"), (True, "live_jitter_smoothed")):
         pipeline = LivePipeline(codec, smooth=smooth)
@@ -167,19 +201,20 @@ def bench_live(codec, seconds: float = 20.0, celeba_dir: Path | None = None) -> 
 
 
 def bench_startup(weights: Path, runs: int = 2) -> dict:
-    """Seconds from starting `python gui.py` to its start-up window, and to the first face on screen (the best of
-    `runs` separate processes, offscreen)."""
+    """Seconds from starting the window (`gui.py`'s main, latentlab.ui.launch, in a new Python process) to its
+    start-up window, and to the first face on screen (the best of `runs` separate processes, offscreen)."""
     from latentlab.paths import PROJECT_ROOT
 
-    gui = PROJECT_ROOT / "gui.py"
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     window, face = [], []
     for _ in range(runs):
         started = time.time()
-        done = subprocess.run([sys.executable, str(gui), "--weights", str(weights), "--startup-times"],
-                              capture_output=True, text=True, env=env, timeout=300)
+        done = subprocess.run([sys.executable, "-m", "latentlab.ui.launch", "--weights", str(Path(weights).resolve()),
+                               "--startup-times"], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT,
+                              timeout=300)
         if done.returncode != 0:
-            return {"startup_note": f"gui.py --startup-times failed: {done.stderr.strip()[-200:]}"}
+            return {"startup_window_s": None, "startup_first_face_s": None,
+                    "startup_note": f"the window's --startup-times failed: {done.stderr.strip()[-200:]}"}
         stamps = json.loads(done.stdout.strip().splitlines()[-1])
         window.append(stamps["window_shown"] - started)
         face.append(stamps["first_face"] - started)
@@ -236,12 +271,15 @@ def bench_train(config, steps: int, warmup: int = 2) -> dict:
 
 
 def run_bench(weights: str | Path = DEFAULT_WEIGHTS, repeats: int = 200, train_steps: int = 10,
-              log: Callable[[str], None] = print) -> dict:
-    """Every figure of `vae.py bench` for the model at `weights`, as one dict (KEYS plus context)."""
+              log: Callable[[str], None] = print, celeba_dir: Path | None = None) -> dict:
+    """Every figure of `vae.py bench` for the model at `weights`, as one dict (KEYS plus context; None where a
+    figure could not be measured, with a note). `celeba_dir`: the live mirror's video is made of its photos
+    instead of faces the model decodes."""
     import keras
 
     from latentlab.model.codec import Codec
 
+    weights = Path(weights)
     codec = Codec.load(weights)
     config = codec.config
     result = {"cores": cpu_cores(), "backend": keras.backend.backend(), "image_size": config.image_size,
@@ -250,12 +288,12 @@ def run_bench(weights: str | Path = DEFAULT_WEIGHTS, repeats: int = 200, train_s
         f"latent {config.latent_dim}")
     for name, step in (("decode", lambda: bench_decode(codec, repeats)),
                        ("frame", lambda: bench_frame(codec, repeats)),
-                       ("window", lambda: bench_ui(codec, Path(weights), repeats)),
-                       ("judge", lambda: bench_judge(codec, repeats)),
-                       ("startup", lambda: bench_startup(Path(weights))),
+                       ("window", lambda: bench_ui(codec, weights, repeats)),
+                       ("judge", lambda: bench_judge(codec, weights, repeats)),
+                       ("startup", lambda: bench_startup(weights)),
                        ("encode", lambda: bench_encode(codec, repeats)),
                        ("nearest", lambda: bench_nearest(config.latent_dim, repeats)),
-                       ("live", lambda: bench_live(codec)),
+                       ("live", lambda: bench_live(codec, weights, celeba_dir=celeba_dir)),
                        ("train", lambda: bench_train(config, train_steps))):
         start = time.perf_counter()
         figures = step()

@@ -1,4 +1,5 @@
-"""`python gui.py`: --screenshot writes a PNG of the whole window; bad weights / options give exit 2 and one line."""
+"""`python gui.py`: --screenshot writes a PNG of the whole window; bad weights / options give exit 2 and one line;
+no display or missing system libraries for Qt give exit 2 and one line naming the fix (not a core dump)."""
 
 import hashlib
 import os
@@ -19,7 +20,7 @@ from tests.helpers import write_latents
 @pytest.fixture
 def tiny_weights(tmp_path, tiny_codec, dataset):
     """The tiny model saved as vae.weights.h5 + model.json, with latents.npz (matching sha) beside it."""
-    from latentlab.model.vae import save_weights_atomic
+    from latentlab.model.weights import save_weights_atomic
 
     folder = tmp_path / "model"
     weights = folder / "vae.weights.h5"
@@ -33,7 +34,8 @@ def tiny_weights(tmp_path, tiny_codec, dataset):
 
 def test_screenshot_of_a_dataset_image(qapp, tmp_path, tiny_weights, dataset, capsys):
     out = tmp_path / "shots" / "gui.png"
-    code = gui.main(["--weights", str(tiny_weights), "--data", str(dataset[1]), "--index", "3", "--screenshot", str(out)])
+    code = gui.main(["--weights", str(tiny_weights), "--data", str(dataset[1]), "--index", "3",
+                     "--screenshot", str(out)])
     assert code == 0
     image = iio.imread(out)
     assert image.shape[:2] == (960, 1600) and image.std() > 10
@@ -97,3 +99,36 @@ def test_screenshot_with_the_committed_weights_in_a_fresh_process(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert iio.imread(out).shape[:2] == (960, 1600)
     assert Path(out).stat().st_size > 10_000
+
+
+def test_no_display_for_xcb_exits_2_with_one_line_naming_the_fix():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["QT_QPA_PLATFORM"] = "xcb"
+    result = subprocess.run([sys.executable, "gui.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: no display") and "DISPLAY is not set" in lines[0]
+    assert "QT_QPA_PLATFORM=offscreen python gui.py --screenshot PNG" in lines[0]
+
+
+def test_missing_xcb_libraries_are_named_with_their_apt_packages(monkeypatch):
+    from latentlab.ui import launch
+
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(launch, "missing_libraries", lambda plugin: ["libxcb-icccm.so.4", "libxkbcommon-x11.so.0",
+                                                                     "libEGL.so.1"])
+    problem = launch.display_problem()
+    assert problem == ("Qt's xcb platform plugin lacks libxcb-icccm.so.4, libxkbcommon-x11.so.0, libEGL.so.1: "
+                       "sudo apt install libxcb-icccm4 libxkbcommon-x11-0 libegl1")
+
+
+def test_the_xcb_plugin_is_found_and_offscreen_needs_no_probe(monkeypatch):
+    from latentlab.ui import launch
+
+    assert launch.xcb_plugin().is_file()
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setattr(launch, "probe_failure", lambda platform: pytest.fail("offscreen was probed"))
+    assert launch.display_problem() is None
