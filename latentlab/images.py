@@ -180,7 +180,8 @@ def iter_batches(
                 yield kept, np.stack(images)
 
 
-def load_array(paths: Sequence[Path], size: int, crop: str, report: SkipReport | None = None) -> tuple[list[Path], np.ndarray]:
+def load_array(paths: Sequence[Path], size: int, crop: str,
+               report: SkipReport | None = None) -> tuple[list[Path], np.ndarray]:
     """All readable images of `paths` as one uint8 array (N, size, size, 3)."""
     kept, chunks = [], []
     for batch_paths, images in iter_batches(paths, size, crop, batch_size=512, report=report):
@@ -330,7 +331,8 @@ def prepared_and_model_crop(root: str | os.PathLike, model_crop: str) -> str:
     return "none" if prepared_crop(root) else model_crop
 
 
-def prepare_folder(source, destination, size: int, crop: str, quality: int = 75, report: SkipReport | None = None) -> int:
+def prepare_folder(source, destination, size: int, crop: str, quality: int = 75,
+                   report: SkipReport | None = None) -> int:
     """Write every readable image of `source`, cropped and resized, as WebP under `destination`.
 
     A compact copy for training elsewhere (a GPU machine): 22,000 CelebA faces at 128 px take

@@ -99,7 +99,8 @@ def test_tf_dataset_batches_caches_and_skips(tmp_path):
     (tmp_path / "img" / "bad.png").write_bytes(b"garbage")
     paths = data.find_images(tmp_path / "img")
     report = data.SkipReport()
-    ds, n = data.tf_dataset(paths, 16, "center", 4, shuffle=True, flip=True, cache_dir=tmp_path / "cache", report=report)
+    ds, n = data.tf_dataset(paths, 16, "center", 4, shuffle=True, flip=True, cache_dir=tmp_path / "cache",
+                            report=report)
     assert n == 10 and len(report) == 1
     batches = [b.numpy() for b in ds]
     assert len(batches) == 2 and batches[0].shape == (4, 16, 16, 3)

@@ -35,7 +35,8 @@ def free_ports(n: int) -> list[int]:
 
 
 def tf_config(ports: list[int], index: int) -> str:
-    return json.dumps({"cluster": {"worker": [f"localhost:{p}" for p in ports]}, "task": {"type": "worker", "index": index}})
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    return json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
 
 
 def train_process(args: list[str], tf_config_text: str | None = None) -> subprocess.Popen:
@@ -99,7 +100,8 @@ def test_a_worker_that_never_comes_up_is_one_line_within_the_timeout(tmp_path, i
     out = tmp_path / "data" / "w.weights.h5"
     started = time.monotonic()
     code, _, err = finish(train_process(
-        ["--data", str(image_folder), "--epochs", "1", *TINY_TRAIN, "--out", str(out), "--runs-dir", str(tmp_path / "runs"),
+        ["--data", str(image_folder), "--epochs", "1", *TINY_TRAIN, "--out", str(out),
+         "--runs-dir", str(tmp_path / "runs"),
          "--strategy", "multiworker", "--worker-timeout", "3"], tf_config(free_ports(2), 0)))
     assert code == 2
     assert err.strip().count("\n") == 0 and "did not come up within 3 s" in err
@@ -146,7 +148,8 @@ def test_two_workers_train_like_one_process_and_resume(tmp_path, image_folder, t
 def test_mirrored_on_two_cpu_devices_trains_like_one(tmp_path, image_folder, trained_tiny):
     args = ["--data", str(image_folder), "--runs-dir", str(tmp_path / "runs"), "--name", "mirror",
             "--strategy", "mirrored", "--cpu-devices", "2"]
-    code, out, err = finish(train_process([*args, *TINY_TRAIN, "--epochs", "2", "--out", str(tmp_path / "w.weights.h5")]))
+    code, out, err = finish(train_process([*args, *TINY_TRAIN, "--epochs", "2",
+                                           "--out", str(tmp_path / "w.weights.h5")]))
     assert code == 0, err[-2000:]
     assert summary_of(out)["replicas"] == 2
     single = final_loss(trained_tiny.parent / "runs" / "tiny" / "log.csv")

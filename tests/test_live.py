@@ -93,7 +93,8 @@ def test_pipeline_applies_the_edit_to_every_live_latent(tiny_codec, hopper):
     edited = pipeline.process(frame)
     np.testing.assert_allclose(edited.z, plain.z, atol=1e-6)
     np.testing.assert_allclose(plain.z, tiny_codec.encode(plain.model_input, refine_steps=0), atol=1e-6,
-                               err_msg="live frames take the encoder's mean as it is: refining would halve the frame rate")
+                               err_msg="live frames take the encoder's mean as it is: "
+                                       "refining would halve the frame rate")
     np.testing.assert_array_equal(edited.decoded, to_uint8(tiny_codec.decode(plain.z + edit)))
     assert not np.array_equal(edited.decoded, plain.decoded)
     assert edited.decoded.shape == (tiny_codec.image_size, tiny_codec.image_size, 3)

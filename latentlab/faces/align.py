@@ -103,7 +103,8 @@ class FaceDetector:
                 from mtcnn import MTCNN
 
                 self._mtcnn = MTCNN()
-            rows = self._mtcnn.detect_faces(small, box_format="xyxy", output_type="numpy", min_face_size=MIN_FACE_PIXELS)
+            rows = self._mtcnn.detect_faces(small, box_format="xyxy", output_type="numpy",
+                                            min_face_size=MIN_FACE_PIXELS)
         rows = np.asarray(rows, np.float64).reshape(-1, 16)
         faces = [
             Face(box=row[1:5] * np.tile(to_photo, 2), confidence=float(row[5]),
