@@ -8,6 +8,7 @@ from PIL import Image
 
 from latentlab import images as data
 from latentlab.errors import UserError
+from latentlab.train.dataset import tf_dataset
 from tests.helpers import write_images
 
 
@@ -99,7 +100,7 @@ def test_tf_dataset_batches_caches_and_skips(tmp_path):
     (tmp_path / "img" / "bad.png").write_bytes(b"garbage")
     paths = data.find_images(tmp_path / "img")
     report = data.SkipReport()
-    ds, n = data.tf_dataset(paths, 16, "center", 4, shuffle=True, flip=True, cache_dir=tmp_path / "cache",
+    ds, n = tf_dataset(paths, 16, "center", 4, shuffle=True, flip=True, cache_dir=tmp_path / "cache",
                             report=report)
     assert n == 10 and len(report) == 1
     batches = [b.numpy() for b in ds]

@@ -21,12 +21,13 @@ from keras import layers, ops
 
 from latentlab.errors import UserError
 from latentlab.files import atomic_path, atomic_write_text
-from latentlab.images import SkipReport, decoded_images, iter_batches
+from latentlab.images import SkipReport, iter_batches
 from latentlab.latent.directions import AttributeDirections, auc_per_attribute
 from latentlab.model.codec import compiled_call
 from latentlab.model.weights import load_weights_checked
 from latentlab.paths import model_json_path
 from latentlab.pictures import to_float
+from latentlab.train.dataset import decoded_images
 
 IDENTITY_ATTRIBUTES = ("Male", "Young", "Pale_Skin", "Eyeglasses", "Smiling")
 EDIT_AMOUNT = 2.0  # score standard deviations each way

@@ -36,6 +36,7 @@ from latentlab.model.weights import (
 )
 from latentlab.paths import RUNS_DIR, model_json_path
 from latentlab.pictures import comparison_grid, make_grid, save_loss_plot, save_png, to_float
+from latentlab.train.dataset import tf_dataset
 from latentlab.train.distributed import Worker, lost_worker_error, lost_worker_errors, shard_by_data
 from latentlab.train.terms import build_terms
 
@@ -255,18 +256,18 @@ def datasets(config: ModelConfig, options: TrainOptions, load_crop: str, report:
         cache_dir = options.runs_dir / ".cache" if options.cache else None
         if cache_dir and options.worker.count > 1:
             cache_dir = cache_dir / f"worker-{options.worker.index}"  # workers sharing a disk must not share a cache
-        train, n_train = data_lib.tf_dataset(train_paths, size, load_crop, batch, shuffle=True, flip=True,
+        train, n_train = tf_dataset(train_paths, size, load_crop, batch, shuffle=True, flip=True,
                                              cache_dir=cache_dir, report=report)
         if options.worker.count > 1:  # replicas split every batch: each must get an equal share, the last one too
             replicas = options.strategy.num_replicas_in_sync
             val_batch = min(batch, len(val_paths)) // replicas * replicas
             if not val_batch:
                 raise UserError(f"{len(val_paths)} validation image(s) cannot be shared by {replicas} replicas")
-            val, n_val = data_lib.tf_dataset(val_paths, size, load_crop, val_batch, shuffle=False, flip=False,
+            val, n_val = tf_dataset(val_paths, size, load_crop, val_batch, shuffle=False, flip=False,
                                              cache_dir=cache_dir, report=report, full_batches=True)
             train, val = shard_by_data(train), shard_by_data(val)
         else:
-            val, n_val = data_lib.tf_dataset(val_paths, size, load_crop, batch, shuffle=False, flip=False,
+            val, n_val = tf_dataset(val_paths, size, load_crop, batch, shuffle=False, flip=False,
                                              cache_dir=cache_dir, report=report)
     else:
         _, train_images = data_lib.load_array(train_paths, size, load_crop, report)
