@@ -45,6 +45,7 @@ def test_each_adversarial_term_moves_only_its_own_network():
     assert float(terms["critic"]) >= 0 and float(terms["matching"]) > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("warmup", [0, 1000])
 def test_the_decoders_terms_wait_for_the_discriminators_warmup(warmup):
     from latentlab.train.loop import compile_for_training
@@ -66,6 +67,7 @@ def test_the_decoders_terms_wait_for_the_discriminators_warmup(warmup):
         term.discriminator.trainable_variables), "one optimizer trains the discriminator too"
 
 
+@pytest.mark.slow
 def test_adversarial_fine_tuning_trains_the_decoder_only_and_ships_a_plain_weights_file(tmp_path, trained_tiny,
                                                                                         image_folder):
     weights = tmp_path / "vae.weights.h5"

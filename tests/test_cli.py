@@ -31,6 +31,7 @@ def test_train_writes_weights_summary_and_run_files(trained_tiny):
     assert list((run / "tensorboard").rglob("*tfevents*"))
 
 
+@pytest.mark.slow
 def test_resume_continues_from_the_checkpoint(tmp_path, image_folder):
     args = ["train", "--data", str(image_folder), "--image-size", "32", "--latent-dim", "8", "--widths", "8,16",
             "--batch-size", "8", "--out", str(tmp_path / "vae.weights.h5"), "--runs-dir", str(tmp_path / "runs"),
@@ -197,6 +198,7 @@ def test_index_writes_latents_and_attributes(trained_tiny, image_folder, tmp_pat
     assert index["kl_per_dim"].shape == (8,) and int(index["latent_dim"]) == 8
 
 
+@pytest.mark.slow
 def test_prepare_then_train_records_the_original_crop(tmp_path, image_folder):
     assert main(["prepare", "--data", str(image_folder), "--out", str(tmp_path / "prep"), "--image-size", "32",
                  "--crop", "celeba"]) == 0

@@ -93,6 +93,7 @@ def test_residual_blocks_sit_at_low_resolutions_and_start_as_pass_throughs():
     np.testing.assert_allclose(np.asarray(deep.decoder(z)), np.asarray(plain.decoder(z)), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_train_init_from_adds_residual_blocks_to_a_trained_model(trained_tiny, image_folder, tmp_path, capsys):
     deeper = tmp_path / "deeper.weights.h5"
     assert main(["train", "--init-from", str(trained_tiny), "--encoder-blocks", "1", "--data", str(image_folder),
@@ -106,6 +107,7 @@ def test_train_init_from_adds_residual_blocks_to_a_trained_model(trained_tiny, i
     assert summary["images_seen"] > load_model_json(model_json_path(trained_tiny))[1]["images_seen"]
 
 
+@pytest.mark.slow
 def test_distill_writes_a_student_that_learnt_the_teachers_latents(trained_tiny, image_folder, tmp_path, capsys):
     out = tmp_path / "student.weights.h5"
     code = main(["distill", "--teacher", str(trained_tiny), "--data", str(image_folder), "--out", str(out),
@@ -129,6 +131,7 @@ def test_distill_writes_a_student_that_learnt_the_teachers_latents(trained_tiny,
     assert distance(student) < 0.5 * distance(untrained)
 
 
+@pytest.mark.slow
 def test_train_init_from_takes_the_architecture_from_its_model_json(trained_tiny, image_folder, tmp_path):
     student = tmp_path / "student.weights.h5"
     assert main(["distill", "--teacher", str(trained_tiny), "--data", str(image_folder), "--out", str(student),

@@ -96,6 +96,7 @@ def test_a_port_in_use_is_named():
             listen(f"localhost:{port}")
 
 
+@pytest.mark.slow
 def test_a_worker_that_never_comes_up_is_one_line_within_the_timeout(tmp_path, image_folder):
     out = tmp_path / "data" / "w.weights.h5"
     started = time.monotonic()
@@ -109,6 +110,7 @@ def test_a_worker_that_never_comes_up_is_one_line_within_the_timeout(tmp_path, i
     assert not out.parent.exists()
 
 
+@pytest.mark.slow
 def test_two_workers_train_like_one_process_and_resume(tmp_path, image_folder, trained_tiny):
     out_dir = tmp_path / "data"
     ports = free_ports(2)
@@ -145,6 +147,7 @@ def test_two_workers_train_like_one_process_and_resume(tmp_path, image_folder, t
         assert [row["epoch"] for row in csv.DictReader(file)] == ["0", "1", "2"]
 
 
+@pytest.mark.slow
 def test_mirrored_on_two_cpu_devices_trains_like_one(tmp_path, image_folder, trained_tiny):
     args = ["--data", str(image_folder), "--runs-dir", str(tmp_path / "runs"), "--name", "mirror",
             "--strategy", "mirrored", "--cpu-devices", "2"]
@@ -162,6 +165,7 @@ def test_mirrored_on_two_cpu_devices_trains_like_one(tmp_path, image_folder, tra
 
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_stops_the_others_with_one_line(tmp_path, image_folder):
     ports = free_ports(2)
     args = ["--data", str(image_folder), *TINY_TRAIN, "--epochs", "500", "--out", str(tmp_path / "w.weights.h5"),

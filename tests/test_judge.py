@@ -186,6 +186,7 @@ def test_evaluate_edits_bad_input_is_one_line(tiny_world, tmp_path, capsys):
     assert "unknown attribute 'Smilling'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_judge_command_writes_and_measures(tiny_world, tmp_path, capsys):
     folder, weights, _, _ = tiny_world
     rng = np.random.default_rng(0)

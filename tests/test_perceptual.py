@@ -67,6 +67,7 @@ def test_the_perceptual_loss_needs_its_network_named(tmp_path, image_folder, cap
         Settings(weight=-1.0)
 
 
+@pytest.mark.slow
 def test_training_with_the_perceptual_loss_logs_it_and_keeps_the_weights_file_plain(tmp_path, image_folder,
                                                                                      feature_net):
     weights = tmp_path / "vae.weights.h5"

@@ -79,6 +79,7 @@ def test_identity_distance_of_an_image_to_itself_is_zero():
     np.testing.assert_allclose(FaceRecognizer().distances(images, images.copy()), 0.0, atol=1e-6)
 
 
+@pytest.mark.slow
 @needs_dlib
 def test_face_rate_of_noise_is_zero():
     noise = np.random.default_rng(0).integers(0, 256, (20, 128, 128, 3), dtype=np.uint8)

@@ -91,6 +91,7 @@ def test_nan_guard_stops_training():
     assert guard.model.stop_training and guard.stopped_at == (3, 6)
 
 
+@pytest.mark.slow
 def test_ctrl_c_saves_a_checkpoint_that_resume_continues(tmp_path, image_folder, monkeypatch, capsys):
     class InterruptAtBatch(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):

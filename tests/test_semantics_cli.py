@@ -131,6 +131,7 @@ def test_index_and_evaluate_with_attributes(tiny, tmp_path, capsys):
     assert all(0.0 <= v <= 1.0 for v in result["attribute_auc"].values())
 
 
+@pytest.mark.slow
 def test_bench_json_emits_every_key(tiny, capsys):
     weights, _ = tiny
     assert main(["bench", "--json", "--weights", str(weights), "--repeats", "10", "--train-steps", "1"]) == 0
@@ -145,6 +146,7 @@ def test_bench_json_emits_every_key(tiny, capsys):
         assert result["live_fps"] > 0 and result["live_latency_ms_p95"] > 0 and result["live_jitter_raw"] >= 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(), reason="committed weights data/vae.weights.h5 absent")
 def test_the_live_video_is_made_of_faces_the_model_decodes_and_mtcnn_finds():
     from latentlab.eval.bench import LIVE_FACES, live_clip_faces

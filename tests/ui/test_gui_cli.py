@@ -90,6 +90,7 @@ def test_missing_weights_without_screenshot_explain_how_to_train(qapp, tmp_path,
     assert "python vae.py train --data DIR" in shown[0] and "data/vae.weights.h5" in shown[0]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(), reason="committed weights data/vae.weights.h5 absent")
 def test_screenshot_with_the_committed_weights_in_a_fresh_process(tmp_path):
     out = tmp_path / "gui.png"
