@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.errors import UserError
+from latentlab.paths import shown
 
 
 class Cancelled(Exception):
@@ -63,9 +64,9 @@ def read_npz(path: str | os.PathLike, kind: str, hint: str) -> dict[str, np.ndar
     a readable .npz (`kind` names what it should have been)."""
     path = Path(path)
     if not path.is_file():
-        raise UserError(f"{path} not found: {hint}")
+        raise UserError(f"{shown(path)} not found: {hint}")
     try:
         with np.load(path, allow_pickle=False) as npz:
             return {key: npz[key] for key in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise UserError(f"{path} is not {kind} ({exc}): {hint}") from None
+        raise UserError(f"{shown(path)} is not {kind} ({exc}): {hint}") from None

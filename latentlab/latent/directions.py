@@ -22,7 +22,7 @@ import numpy as np
 
 from latentlab.errors import UserError
 from latentlab.files import atomic_write_bytes, read_npz
-from latentlab.paths import DEFAULT_ATTRIBUTES
+from latentlab.paths import DEFAULT_ATTRIBUTES, shown
 
 REBUILD_HINT = (
     "to build it, run `python vae.py index --data DIR --attributes list_attr_celeba.txt` (writes data/latents.npz "
@@ -272,13 +272,13 @@ class AttributeDirections:
                 extra={k: v for k, v in arrays.items() if k not in core and k != "val_auc"},
             )
         except (ValueError, KeyError):
-            raise UserError(f"{path} is not an attribute-directions file: {REBUILD_HINT}") from None
+            raise UserError(f"{shown(path)} is not an attribute-directions file: {REBUILD_HINT}") from None
         if loaded.directions.ndim != 2 or (latent_dim is not None and loaded.latent_dim != latent_dim):
-            raise UserError(f"{path} holds {loaded.directions.shape[-1]}-dimensional directions but the model's latent "
-                            f"size is {latent_dim}; {REBUILD_HINT}")
+            raise UserError(f"{shown(path)} holds {loaded.directions.shape[-1]}-dimensional directions but the model's "
+                            f"latent size is {latent_dim}; {REBUILD_HINT}")
         if weights_sha and loaded.weights_sha and loaded.weights_sha != weights_sha:
-            raise UserError(f"{path} was computed for other weights ({loaded.weights_sha}, these are {weights_sha}); "
-                            f"{REBUILD_HINT}")
+            raise UserError(f"{shown(path)} was computed for other weights ({loaded.weights_sha}, these are "
+                            f"{weights_sha}); {REBUILD_HINT}")
         return loaded
 
     def move_to_score(self, z: np.ndarray, index: int, target: float, held: Iterable[int] = ()) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 from latentlab.errors import UserError
 from latentlab.files import atomic_write_bytes, read_npz
 from latentlab.latent.prior import PRIOR_KEYS, GaussianPrior, fit_gaussian, standard_normal
-from latentlab.paths import ATTRIBUTES_FILE, beside
+from latentlab.paths import ATTRIBUTES_FILE, beside, shown
 
 NPY_MAGIC = b"\x93NUMPY"
 LATENT_LIMIT = 100.0  # largest |value| a latent file may hold: far outside any face, far from float overflow
@@ -71,26 +71,27 @@ def read_latents(path: str | os.PathLike, latent_dim: int | None = None, weights
     arrays = read_npz(path, "a readable latents file", INDEX_HINT)
     missing = [key for key in REQUIRED_KEYS if key not in arrays]
     if missing:
-        raise UserError(f"{path} lacks {', '.join(missing)}: {INDEX_HINT}")
+        raise UserError(f"{shown(path)} lacks {', '.join(missing)}: {INDEX_HINT}")
     z_mean = arrays["z_mean"]
     if latent_dim is not None:
         stored_dim = int(arrays["latent_dim"]) if "latent_dim" in arrays else (z_mean.shape[-1] if z_mean.ndim else -1)
         if z_mean.ndim != 2 or z_mean.shape[1] != latent_dim or stored_dim != latent_dim:
             raise UserError(
-                f"{path} holds {stored_dim}-dimensional latents but the model's latent size is {latent_dim}: "
+                f"{shown(path)} holds {stored_dim}-dimensional latents but the model's latent size is {latent_dim}: "
                 f"{INDEX_HINT}"
             )
     stored_sha = str(arrays["weights_sha"]) if "weights_sha" in arrays else None
     if weights_sha and stored_sha and stored_sha != weights_sha:
-        raise UserError(f"{path} was indexed with other weights ({stored_sha}, loaded {weights_sha}): {INDEX_HINT}")
+        raise UserError(f"{shown(path)} was indexed with other weights ({stored_sha}, loaded {weights_sha}): "
+                        f"{INDEX_HINT}")
     if z_mean.ndim != 2 or not np.isfinite(z_mean).all():
-        raise UserError(f"{path} holds non-finite latents or latents of shape {z_mean.shape}: {INDEX_HINT}")
+        raise UserError(f"{shown(path)} holds non-finite latents or latents of shape {z_mean.shape}: {INDEX_HINT}")
     if not all(key in arrays for key in PRIOR_KEYS):
         arrays.update(fit_gaussian(z_mean).arrays())
     dim = z_mean.shape[-1]
     if arrays["prior_mean"].shape != (dim,) or arrays["prior_cholesky"].shape != (dim, dim) or not all(
             np.isfinite(arrays[key]).all() for key in PRIOR_KEYS):
-        raise UserError(f"{path} holds a prior that does not fit its {dim}-dimensional latents: {INDEX_HINT}")
+        raise UserError(f"{shown(path)} holds a prior that does not fit its {dim}-dimensional latents: {INDEX_HINT}")
     return arrays
 
 
