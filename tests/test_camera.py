@@ -1,5 +1,7 @@
 """Frame sources: image files as a stream, OpenCV cameras that are missing, busy or stop mid-stream
-(a stand-in VideoCapture), and the cheap camera listing."""
+(a stand-in VideoCapture), the cheap camera listing, and video files played as a camera (made in the test)."""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,3 +129,81 @@ def test_list_cameras_reads_capture_nodes_from_sysfs(tmp_path, monkeypatch):
     assert list_cameras() == [CameraInfo(0, "HD Webcam (camera 0)"), CameraInfo(2, "camera 2")]
     monkeypatch.setattr(camera, "V4L2_ROOT", tmp_path / "absent")
     assert list_cameras() == []
+
+
+# ---------------------------------------------------------------------------------------------- video files
+
+def write_video(path, frames, fps=10.0):
+    """Frames (N, H, W, 3) RGB uint8 as a Motion-JPEG AVI (OpenCV's writer, no extra codec needed); the path."""
+    import cv2
+
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    assert writer.isOpened()
+    for frame in frames:
+        writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def grey_frames(n, size=(48, 32)):
+    """n flat frames, frame i at grey level 20 + 40 * i: which frame was read shows in any pixel."""
+    return [np.full((size[1], size[0], 3), 20 + 40 * i, np.uint8) for i in range(n)]
+
+
+def test_a_video_file_plays_in_order_and_loops_at_its_end(tmp_path):
+    from latentlab.faces.camera import VideoFileSource
+
+    source = VideoFileSource(write_video(tmp_path / "clip.avi", grey_frames(5)), pace=False)
+    assert isinstance(source, FrameSource) and source.name == "video clip.avi"
+    assert source.fps == pytest.approx(10.0) and source.size == (48, 32)
+    levels = [int(source.read().mean()) for _ in range(12)]
+    expected = [20 + 40 * (i % 5) for i in range(12)]
+    assert np.allclose(levels, expected, atol=4), levels
+    assert source.loops == 2 and source.position == 2
+    source.close()
+    assert source.read() is None
+
+
+def test_a_video_file_without_loop_ends_and_paces_at_its_frame_rate(tmp_path):
+    import time
+
+    from latentlab.faces.camera import VideoFileSource
+
+    path = write_video(tmp_path / "clip.avi", grey_frames(4), fps=20.0)
+    started = time.perf_counter()
+    source = VideoFileSource(path, loop=False)
+    frames = [source.read() for _ in range(4)]
+    took = time.perf_counter() - started
+    assert all(frame.shape == (32, 48, 3) for frame in frames)
+    assert source.read() is None and source.loops == 0
+    assert took >= 3 / 20.0 - 0.01, f"4 frames at 20 fps take 0.15 s at least, took {took:.3f} s"
+
+
+@pytest.mark.parametrize("kind", ["missing", "text", "picture", "folder"])
+def test_a_missing_file_or_one_that_is_not_a_video_is_one_line(tmp_path, kind):
+    from latentlab.faces.camera import VideoFileSource, check_video
+
+    path = {"missing": tmp_path / "nothere.mp4", "text": tmp_path / "notes.mp4", "picture": tmp_path / "me.png",
+            "folder": tmp_path}[kind]
+    if kind == "text":
+        path.write_text("not a video")
+    if kind == "picture":
+        Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(path)
+    expected = {"missing": "not found", "text": "is not a video", "picture": "is a picture, not a video",
+                "folder": "is not a video file"}[kind]
+    for attempt in (check_video, VideoFileSource):
+        with pytest.raises(UserError, match=expected) as caught:
+            attempt(path)
+        assert "\n" not in str(caught.value)
+
+
+def test_open_source_takes_a_camera_index_or_a_video_file(tmp_path, stand_in):
+    from latentlab.faces.camera import VideoFileSource, open_source, parse_source
+
+    assert parse_source("2") == 2 and parse_source(" 0 ") == 0
+    assert parse_source("clips/me.mp4") == Path("clips/me.mp4")
+    video = open_source(str(write_video(tmp_path / "clip.avi", grey_frames(2))))
+    assert isinstance(video, VideoFileSource) and video.frame_count == 2
+    stand_in()
+    assert isinstance(open_source("0"), OpenCVCamera)

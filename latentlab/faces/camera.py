@@ -1,5 +1,6 @@
-"""Frame sources: a webcam through OpenCV, image files (photos, tests) played as a stream, or a video made in code
-from face photos moving over time (the live mirror's bench and tests). No Qt here."""
+"""Frame sources: a webcam through OpenCV, a video file played as a camera (looping), image files (photos, tests)
+played as a stream, or a video made in code from face photos moving over time (the live mirror's bench and tests).
+`open_source("0")` / `open_source("clip.mp4")` opens what `gui.py --camera N|FILE` names. No Qt here."""
 
 from __future__ import annotations
 
@@ -15,10 +16,17 @@ import cv2
 import numpy as np
 
 from latentlab.errors import UserError
-from latentlab.images import UnreadableImage, open_image
+from latentlab.images import IMAGE_EXTENSIONS, UnreadableImage, open_image
+from latentlab.paths import shown
 
+# FFmpeg's own stderr lines ("moov atom not found") would break a refused video's one line; read by OpenCV when its
+# FFmpeg backend first starts, so set before any capture or writer is made
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 MAX_FAILED_READS = 25  # consecutive empty reads (about a second at 25 fps) before a camera counts as stopped
 PROBED_INDICES = 4  # camera indices tried where the system cannot list its cameras
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".gif")
+VIDEO_FILTER = "Videos (" + " ".join(f"*{ext}" for ext in VIDEO_EXTENSIONS) + ");;All files (*)"
+DEFAULT_VIDEO_FPS = 25.0  # where a file does not say its frame rate
 V4L2_ROOT = Path("/sys/class/video4linux")
 
 
@@ -77,14 +85,112 @@ class OpenCVCamera:
             time.sleep(0.04)
             ok, frame = self._capture.read()
         self._failed_reads = 0
-        if frame.ndim == 2:
-            return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
-        return cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB if frame.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+        return _to_rgb(frame)
 
     def close(self) -> None:
         if self._capture is not None:
             self._capture.release()
             self._capture = None
+
+
+class VideoFileSource:
+    """A video file played as a camera: frames in order (RGB), paced at the file's frame rate when `pace`, back to
+    the first frame at the end when `loop` (`loops` counts the restarts). Opening checks that the file exists and
+    that OpenCV decodes a frame from it, so a missing file or one that is not a video is one UserError line."""
+
+    def __init__(self, path: str | os.PathLike, loop: bool = True, pace: bool = True):
+        self.path = Path(path)
+        self.name = f"video {self.path.name}"
+        self.loop, self.pace = loop, pace
+        self.loops = 0
+        self.position = 0  # frames read since the last restart
+        self._capture, first = _open_video(self.path)
+        self.fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        if not 1.0 <= self.fps <= 240.0:
+            self.fps = DEFAULT_VIDEO_FPS
+        self.frame_count = max(0, int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+        self.size = (first.shape[1], first.shape[0])
+        self._pending: np.ndarray | None = first  # the frame read to check the file is the first one played
+        self._next_at = 0.0
+
+    def read(self) -> np.ndarray | None:
+        """The next frame as RGB (H, W, 3) uint8; None at the end without `loop`, or once closed."""
+        if self._capture is None:
+            return None
+        if self.pace:
+            now = time.perf_counter()
+            if self._next_at > now:
+                time.sleep(self._next_at - now)
+            self._next_at = max(now, self._next_at) + 1.0 / self.fps
+        frame, self._pending = self._pending, None
+        if frame is None:
+            ok, frame = self._capture.read()
+            if not ok:
+                if not self.loop:
+                    return None
+                frame = self._restart()
+        self.position += 1
+        return _to_rgb(frame)
+
+    def _restart(self) -> np.ndarray:
+        """Back to the first frame (reopened where seeking fails); CameraError when no frame comes back."""
+        self.loops += 1
+        self.position = 0
+        self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        ok, frame = self._capture.read()
+        if not ok:
+            self._capture.release()
+            self._capture = cv2.VideoCapture(str(self.path))
+            ok, frame = self._capture.read() if self._capture.isOpened() else (False, None)
+        if not ok:
+            self.close()
+            raise CameraError(f"{self.name} cannot be read again from its start")
+        return frame
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+def _open_video(path: Path) -> tuple[cv2.VideoCapture, np.ndarray]:
+    """An opened VideoCapture on `path` and its first frame (BGR); UserError when the file is missing or no video."""
+    if not path.exists():
+        raise UserError(f"video {shown(path)} not found")
+    if not path.is_file():
+        raise UserError(f"{shown(path)} is not a video file (it is a folder)")
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        raise UserError(f"{path.name} is a picture, not a video: open it with Open photo… instead")
+    capture = cv2.VideoCapture(str(path))
+    ok, frame = capture.read() if capture.isOpened() else (False, None)
+    if not ok or frame is None or frame.ndim not in (2, 3):
+        capture.release()
+        raise UserError(f"{path.name} is not a video that can be read (tried OpenCV with FFmpeg)")
+    return capture, frame
+
+
+def check_video(path: str | os.PathLike) -> None:
+    """Raise UserError (one line) unless `path` is a video file whose first frame decodes."""
+    capture, _ = _open_video(Path(path))
+    capture.release()
+
+
+def parse_source(spec: str) -> int | Path:
+    """What `--camera` names: a camera index (a whole number) or a video file."""
+    spec = str(spec).strip()
+    return int(spec) if spec.isdigit() else Path(spec).expanduser()
+
+
+def open_source(spec: int | str | os.PathLike) -> FrameSource:
+    """A webcam (an index, or its digits) or a video file (a path) as a FrameSource."""
+    chosen = spec if isinstance(spec, int) else parse_source(str(spec))
+    return OpenCVCamera(chosen) if isinstance(chosen, int) else VideoFileSource(chosen)
+
+
+def _to_rgb(frame: np.ndarray) -> np.ndarray:
+    if frame.ndim == 2:
+        return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(frame, cv2.COLOR_BGRA2RGB if frame.shape[2] == 4 else cv2.COLOR_BGR2RGB)
 
 
 class ImageFileSource:

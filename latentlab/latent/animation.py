@@ -61,11 +61,11 @@ def render_animation(codec, space, a: np.ndarray, b: np.ndarray, n_frames: int, 
 
 
 def write_animation(path: str | os.PathLike, frames: np.ndarray, fps: float,
-                    cancelled: Callable[[], bool] = lambda: False) -> Path:
+                    cancelled: Callable[[], bool] = lambda: False,
+                    progress: Callable[[int, int], None] = lambda done, total: None) -> Path:
     """Write uint8 frames (N, H, W, 3) as a looping GIF or an H.264 MP4 (by suffix), atomically: a temp file renamed
-    into place, or removed when `cancelled()` has turned true by then (Cancelled is raised)."""
-    import imageio.v3 as iio
-
+    into place, or removed when `cancelled()` has turned true by then (Cancelled is raised). `progress(done, total)`
+    follows the frames encoded (a GIF's frames are given their palettes one by one, then written at once)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
@@ -74,24 +74,49 @@ def write_animation(path: str | os.PathLike, frames: np.ndarray, fps: float,
     try:
         with atomic_path(path, cancelled) as tmp:
             if suffix == ".gif":
-                iio.imwrite(tmp, frames, extension=".gif", duration=int(round(1000.0 / fps)), loop=0)
+                _write_gif(tmp, frames, fps, cancelled, progress)
             else:
-                _write_mp4(tmp, frames, fps)
+                _write_mp4(tmp, frames, fps, cancelled, progress)
     except OSError as exc:
         raise UserError(f"could not write {path}: {exc}") from None
     return path
 
 
-def _write_mp4(path: Path, frames: np.ndarray, fps: float) -> None:
+def _write_gif(path: Path, frames: np.ndarray, fps: float, cancelled: Callable[[], bool],
+               progress: Callable[[int, int], None]) -> None:
+    """A looping GIF, each frame with its own 256-colour palette (median cut, as imageio would), reported per frame."""
+    pictures = []
+    for i, frame in enumerate(frames):
+        if cancelled():
+            raise Cancelled()
+        pictures.append(Image.fromarray(frame).quantize(256, method=Image.Quantize.MEDIANCUT))
+        progress(i + 1, len(frames))
+    pictures[0].save(path, format="GIF", save_all=True, append_images=pictures[1:],
+                     duration=int(round(1000.0 / fps)), loop=0)
+
+
+def _write_mp4(path: Path, frames: np.ndarray, fps: float, cancelled: Callable[[], bool] = lambda: False,
+               progress: Callable[[int, int], None] = lambda done, total: None) -> None:
     import importlib.util
 
     import imageio.v3 as iio
 
     if importlib.util.find_spec("av") is not None:
-        iio.imwrite(path, frames, plugin="pyav", codec="libx264", fps=fps)
+        with iio.imopen(path, "w", plugin="pyav") as file:
+            file.init_video_stream("libx264", fps=fps)
+            for i, frame in enumerate(frames):
+                if cancelled():
+                    raise Cancelled()
+                file.write_frame(frame)
+                progress(i + 1, len(frames))
     elif importlib.util.find_spec("imageio_ffmpeg") is not None:
         import imageio.v2 as iio2
 
-        iio2.mimwrite(path, list(frames), format="FFMPEG", fps=fps, macro_block_size=16)
+        with iio2.get_writer(path, format="FFMPEG", fps=fps, macro_block_size=16) as writer:
+            for i, frame in enumerate(frames):
+                if cancelled():
+                    raise Cancelled()
+                writer.append_data(frame)
+                progress(i + 1, len(frames))
     else:
         raise UserError(MP4_HINT)

@@ -26,6 +26,7 @@ WINDOW_SIZE = (1500, 900)
 SPLASH_SIZE = (420, 160)
 FRAME_TIMEOUT_MS = 120_000
 JUDGE_WAIT_MS = 5_000
+CAMERA_WAIT_MS = 5_000
 TRAIN_HINT = (
     f"train a model with `python vae.py train --data DIR` (it writes {DEFAULT_WEIGHTS.relative_to(PROJECT_ROOT)} "
     "and model.json beside it) or pass --weights FILE"
@@ -58,13 +59,48 @@ def progress(splash, message: str) -> None:
     QApplication.processEvents()
 
 
-def fitting_size(app) -> tuple[int, int]:
-    """WINDOW_SIZE, shrunk to the screen's available area (a 1366x768 laptop gets the whole of it)."""
-    screen = app.primaryScreen()
-    if screen is None:
-        return WINDOW_SIZE
-    available = screen.availableGeometry()
-    return min(WINDOW_SIZE[0], available.width()), min(WINDOW_SIZE[1], available.height())
+def show_window(window: MainWindow, screenshot_size: tuple[int, int] | None) -> None:
+    """Show the window: at `screenshot_size` for a screenshot; else where the last session left it (geometry and
+    docks, latentlab.ui.settings), or the first time at WINDOW_SIZE inside the screen with its frame counted,
+    maximised where the screen is no larger than that (latentlab.ui.geometry)."""
+    from PySide6.QtCore import QSize
+
+    from latentlab.ui import settings as remembered
+    from latentlab.ui.geometry import place_window
+
+    if screenshot_size is not None:
+        window.resize(*screenshot_size)
+        window.show()
+    elif remembered.installed() is not None and remembered.restore_layout(window):
+        window.show()
+    elif place_window(window, QSize(*WINDOW_SIZE), maximise_when_small=True):
+        window.showMaximized()
+    else:
+        window.show()
+
+
+def start_camera(window: MainWindow, spec: str) -> None:
+    """`--camera N|FILE`: the Your face dock in front, on camera N or the video file, its preview started."""
+    from latentlab.faces.camera import parse_source
+
+    window.show_face_panel()
+    chosen = parse_source(spec)
+    if isinstance(chosen, int):
+        window.face_panel.use_camera(chosen, start=True)
+    else:
+        window.face_panel.use_video(chosen, start=True)
+
+
+def wait_for_camera(window: MainWindow, timeout_ms: int = CAMERA_WAIT_MS) -> None:
+    """For a screenshot with --camera: let the preview show its first frames (at most `timeout_ms`)."""
+    from PySide6.QtCore import QDeadlineTimer, QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    deadline = QDeadlineTimer(timeout_ms)
+    panel = window.face_panel
+    while panel.camera_running and panel.preview.qimage() is None and not deadline.hasExpired():
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        time.sleep(0.005)
 
 
 def wait_for_judge(window: MainWindow, timeout_ms: int = JUDGE_WAIT_MS) -> None:
@@ -175,6 +211,9 @@ def run(args: Namespace) -> int:
     splash = None if screenshot else show_splash(app)
     startup = {"window_shown": time.time()} if args.startup_times else None
     settings = None if screenshot else QSettings("latentlab", "explorer")
+    from latentlab.ui import settings as remembered
+
+    remembered.install(settings)  # every dialog's last folder, the window's geometry and docks
     try:
         require_weights(args.weights)  # a missing file is said before TensorFlow loads
         progress(splash, "Loading TensorFlow and Keras…")
@@ -217,10 +256,18 @@ def run(args: Namespace) -> int:
 
     window = MainWindow(codec, space, data_dir=data_dir, rng=np.random.default_rng(0 if screenshot else None),
                         settings=settings, attributes=attributes, attributes_note=attributes_note, judge=judge)
-    window.resize(*(SCREENSHOT_SIZE if screenshot else fitting_size(app)))
-    window.show()
+    if args.all_docks:
+        from PySide6.QtWidgets import QDockWidget
+
+        for dock in window.findChildren(QDockWidget):
+            dock.show()
+    show_window(window, (args.size or SCREENSHOT_SIZE) if screenshot else None)
+    if args.all_docks:
+        window.show_face_panel()  # the widest dock in front of those tabbed with it
     if splash is not None:
         splash.finish(window)
+    if args.camera is not None:
+        start_camera(window, args.camera)
     if start_latent is not None:
         window.set_latent(start_latent, f"file {args.latent.name}")
     elif args.index is not None and not problems:
@@ -240,6 +287,8 @@ def run(args: Namespace) -> int:
         window.shutdown()
         return fail("the face was not decoded in time; nothing was saved", screenshot)
     wait_for_judge(window)
+    if args.camera is not None:
+        wait_for_camera(window)
     app.processEvents()
     args.screenshot.parent.mkdir(parents=True, exist_ok=True)
     saved = window.grab().save(str(args.screenshot), "PNG")

@@ -33,11 +33,42 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--latent", type=Path, metavar="FILE.npy", help="start on a latent saved as .npy")
     parser.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto",
                         help="where the model runs (cpu hides GPUs; gpu fails without one)")
+    parser.add_argument("--camera", metavar="N|FILE",
+                        help="start Your face on camera N, or on a video file played as the camera (it loops)")
     parser.add_argument("--screenshot", type=Path, metavar="PNG",
                         help="build the window, decode the face, save a PNG of the whole window and exit "
                              "(works offscreen)")
+    parser.add_argument("--size", type=window_size, metavar="WxH",
+                        help="the window's size for --screenshot (default 1600x960), e.g. 1366x768")
+    parser.add_argument("--all-docks", action="store_true", help="open every dock (for --screenshot)")
     parser.add_argument("--startup-times", action="store_true", help=argparse.SUPPRESS)  # for `vae.py bench`
     return parser
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """'1366x768' -> (1366, 768), for --size."""
+    width, _, height = text.lower().partition("x")
+    if not (width.isdigit() and height.isdigit() and 320 <= int(width) <= 8192 and 240 <= int(height) <= 8192):
+        raise argparse.ArgumentTypeError(f"{text!r}: give the size as WIDTHxHEIGHT in pixels, e.g. 1366x768")
+    return int(width), int(height)
+
+
+def camera_problem(spec: str | None) -> str | None:
+    """One line when --camera names a missing file or one that is not a video (a camera index is tried later, in
+    the window); None when it is fine."""
+    if spec is None:
+        return None
+    from latentlab.errors import UserError
+    from latentlab.faces.camera import check_video, parse_source
+
+    chosen = parse_source(spec)
+    if isinstance(chosen, int):
+        return None
+    try:
+        check_video(chosen)
+    except UserError as exc:
+        return f"--camera: {exc}"
+    return None
 
 
 def requested_platform() -> str:
@@ -120,10 +151,10 @@ def probe_failure(platform: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse `argv` (default: sys.argv[1:]), check that Qt can start, run the explorer; the exit status (2 with one
-    line on stderr when Qt cannot open a window here)."""
+    """Parse `argv` (default: sys.argv[1:]), check --camera's video and that Qt can start, run the explorer; the exit
+    status (2 with one line on stderr when the video cannot be played or Qt cannot open a window here)."""
     args = build_parser().parse_args(argv)
-    problem = None if _qt_started() else display_problem()
+    problem = camera_problem(args.camera) or (None if _qt_started() else display_problem())
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2

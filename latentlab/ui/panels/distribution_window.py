@@ -1,4 +1,5 @@
-"""DistributionWindow: the latent distribution figure (latentlab.latent.distribution_plot) on a Qt canvas, following the face.
+"""DistributionWindow: the latent distribution figure (latentlab.latent.distribution_plot) on a Qt canvas, following
+the face. It opens at 1100x800 or, on a smaller screen, as large as fits with its title bar (latentlab.ui.geometry).
 
 The histograms and the KL bars are drawn once (again only when the chosen dimensions change or the
 canvas is resized, about 0.6 s for 22,000 x 256 latents); a new latent only moves the red "current"
@@ -12,13 +13,15 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import QSize, Qt, QTimer, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from latentlab.latent.distribution_plot import ACTIVE_KL, active_dimensions, latent_distribution_figure, pick_dimensions
 from latentlab.latent.space import INDEX_HINT, LatentSpace
+from latentlab.ui.geometry import place_window
 
 THROTTLE_MS = 250
+PREFERRED_SIZE = QSize(1100, 800)  # shrunk to fit smaller screens
 MAX_DIMS = 12
 OUTLIER = 2.0  # prior standard deviations: a coordinate beyond this is unusual (about 4.6 % under N(0, 1))
 PRIOR_OUTLIER_SHARE = 0.0455
@@ -97,7 +100,7 @@ class DistributionWindow(QWidget):
             widget.setEnabled(not reason)
         self.canvas.setVisible(not reason)
         self.dims_hint.hide()
-        self.resize(1100, 800)
+        place_window(self, PREFERRED_SIZE)  # inside the screen with its title bar: the summary line stays in view
 
     def unavailable_reason(self) -> str:
         """Why there is nothing to plot ("" when there is)."""

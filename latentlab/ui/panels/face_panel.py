@@ -1,9 +1,12 @@
-"""FacePanel ("Your face"): webcam or photo in, the model's version of you and the most similar dataset faces out.
+"""FacePanel ("Your face"): webcam, video file or photo in, the model's version of you and the most similar dataset
+faces out. A video file ("Video file…" in the source chooser, or `gui.py --camera FILE`) is played as a camera: Start,
+Capture, Live and Record work from it as from a webcam, it loops at its end, and the captions name it.
 
-Self-contained: the window adds it, connects `latent_chosen` to its `set_latent`, passes the current face's
-edits to `set_live_edit`, and calls `shutdown()` from its closeEvent. Frames are read by a CameraWorker from any
-FrameSource (tests inject image files); detection, alignment, encoding and the neighbour search run in a
-FaceMatchWorker; the live mirror (LiveControls) runs in its own worker.
+Self-contained: the window adds it, connects `latent_chosen` to its `set_latent` and `neighbour_chosen` to its dataset
+image command (so the Dataset box follows a neighbour click), passes the current face's edits to `set_live_edit`,
+and calls `shutdown()` from its closeEvent. Frames are read by a CameraWorker from any FrameSource (tests inject
+image files); detection, alignment, encoding and the neighbour search run in a FaceMatchWorker; the live mirror
+(LiveControls) runs in its own worker.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from PySide6.QtGui import QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -28,11 +30,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from latentlab.faces.camera import CameraInfo, FrameSource, OpenCVCamera, list_cameras
+from latentlab.errors import UserError
+from latentlab.faces.camera import (
+    VIDEO_FILTER,
+    CameraInfo,
+    FrameSource,
+    OpenCVCamera,
+    VideoFileSource,
+    check_video,
+    list_cameras,
+)
 from latentlab.faces.live import LivePipeline
 from latentlab.images import IMAGE_EXTENSIONS
 from latentlab.latent.space import LatentSpace
 from latentlab.model.codec import Codec
+from latentlab.ui import settings
 from latentlab.ui.panels.live_controls import LIVE_VIEW_SIZE, LiveControls
 from latentlab.ui.widgets.image_view import ImageView, to_qimage
 from latentlab.ui.workers.camera_worker import CameraWorker
@@ -40,6 +52,8 @@ from latentlab.ui.workers.face_worker import NEIGHBOURS, THUMBNAIL_SIZE, AsyncFa
 
 PHOTO_FILTER = "Images (" + " ".join(f"*{ext}" for ext in IMAGE_EXTENSIONS) + ")"
 ERROR_STYLE = "color: #c0392b;"
+CHOOSE_VIDEO = "choose a video file"  # the chooser's data for its "Video file…" entry
+VIDEO_ENTRY = "Video file…"
 
 
 def is_image_file(path: str | Path) -> bool:
@@ -50,7 +64,8 @@ class FacePanel(QWidget):
     """Camera chooser, Start / Stop, live preview, Capture (Space), Open photo... and drag-and-drop;
     shows the aligned input, its reconstruction and the nearest dataset faces (clickable).
 
-    `space` is the window's LatentSpace, or None (no neighbours). `frame_source_factory(camera_index)` opens a FrameSource (default: OpenCVCamera);
+    `space` is the window's LatentSpace, or None (no neighbours). `frame_source_factory(camera_index)` opens a
+    FrameSource (default: OpenCVCamera), `video_source_factory(path)` a video file (default: VideoFileSource);
     `cameras` lists the choices, or is a callable returning them (default: list_cameras, asked again by
     the refresh button). `live_pipeline` replaces the live mirror's default LivePipeline (tests).
     """
@@ -58,18 +73,23 @@ class FacePanel(QWidget):
     # z (D,) float32, a source like "webcam" or "dataset #12 (000013.jpg)", the photo to show beside it (or None)
     # and its caption
     latent_chosen = Signal(object, str, object, str)
+    neighbour_chosen = Signal(int)  # the dataset index of the most similar face clicked
 
     def __init__(self, codec: Codec, space: LatentSpace | None, data_dir: str | Path | None = None,
                  frame_source_factory: Callable[[int], FrameSource] | None = None,
                  cameras: Sequence[CameraInfo] | Callable[[], Sequence[CameraInfo]] | None = None,
-                 parent: QWidget | None = None, live_pipeline: LivePipeline | None = None):
+                 parent: QWidget | None = None, live_pipeline: LivePipeline | None = None,
+                 video_source_factory: Callable[[Path], FrameSource] | None = None):
         super().__init__(parent)
         self.codec = codec
         self.space = space
         self.data_dir = Path(data_dir) if data_dir else None
         self._open_camera = frame_source_factory or OpenCVCamera
+        self._open_video = video_source_factory or VideoFileSource
         self._camera: CameraWorker | None = None
         self._camera_name = ""
+        self._videos: list[Path] = []  # video files chosen as sources, kept in the chooser
+        self._chosen_row = 0
         self.last_match: FaceMatch | None = None
         self._neighbours: list[Neighbour] = []
         self._busy = False
@@ -100,15 +120,17 @@ class FacePanel(QWidget):
         self.camera_combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.camera_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.camera_combo.setMinimumContentsLength(12)
+        self.camera_combo.setToolTip("The camera, or a video file played as one (Video file…)")
+        self.camera_combo.activated.connect(self._on_source_activated)
         self.refresh_button = QToolButton()
         self.refresh_button.setText("⟳")
-        self.refresh_button.setToolTip("Look for cameras again")
+        self.refresh_button.setToolTip("Look for cameras again (chosen video files stay)")
         self.refresh_button.clicked.connect(self.refresh_cameras)
         self.start_button = QPushButton("Start")
-        self.start_button.setToolTip("Start the live preview of the chosen camera")
+        self.start_button.setToolTip("Start the live preview of the chosen camera or video")
         self.start_button.clicked.connect(self.start_camera)
         self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop the preview and release the camera")
+        self.stop_button.setToolTip("Stop the preview and release the camera or video")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop_camera)
         self.capture_button = QPushButton("Capture")
@@ -125,7 +147,8 @@ class FacePanel(QWidget):
         self.open_button.clicked.connect(lambda: self.open_photo())
         self.align_check = QCheckBox("Align face")
         self.align_check.setChecked(True)
-        self.align_check.setToolTip("Detect the face and align it like CelebA's images; untick to encode the whole picture")
+        self.align_check.setToolTip("Detect the face and align it like CelebA's images; "
+                                    "untick to encode the whole picture")
         self.align_check.toggled.connect(self.live.restart)
 
         camera_row = QHBoxLayout()
@@ -199,14 +222,80 @@ class FacePanel(QWidget):
         """Fill the camera chooser again (not while a camera runs)."""
         if self._camera is not None:
             return
+        chosen = self.camera_combo.currentData()
         cameras = list(self._list_cameras())
         self.camera_combo.clear()
         for camera in cameras:
             self.camera_combo.addItem(camera.label, camera.index)
         if not cameras:
             self.camera_combo.addItem("no camera found")
-            self.show_message("No camera found: open or drop a photo instead.")
-        self._set_camera_controls(running=False)
+            self.show_message("No camera found: open or drop a photo, or choose a video file as the camera.")
+        for video in self._videos:
+            self.camera_combo.addItem(f"video: {video.name}", str(video))
+        self.camera_combo.addItem(VIDEO_ENTRY, CHOOSE_VIDEO)
+        row = self.camera_combo.findData(chosen) if chosen not in (None, CHOOSE_VIDEO) else -1
+        self._select_row(max(row, 0))
+
+    def _select_row(self, row: int) -> None:
+        self.camera_combo.setCurrentIndex(row)
+        self._chosen_row = row
+        self._set_camera_controls(running=self._camera is not None)
+
+    @Slot(int)
+    def _on_source_activated(self, row: int) -> None:
+        if self.camera_combo.itemData(row) == CHOOSE_VIDEO:
+            self.camera_combo.setCurrentIndex(self._chosen_row)  # back until a video is chosen
+            self.choose_video()
+        else:
+            self._select_row(row)
+
+    @Slot()
+    def choose_video(self) -> bool:
+        """Ask for a video file and make it the source (see `use_video`); False when cancelled or refused."""
+        path = settings.ask_open_path(self, "video", "Video file as the camera", VIDEO_FILTER)
+        return path is not None and self.use_video(path)
+
+    def use_video(self, path: str | Path, start: bool = False) -> bool:
+        """Make video file `path` the chosen source (and start it when `start`); a missing file or one that is not a
+        video is refused with one line in the panel, the chooser and the running source unchanged."""
+        path = Path(path)
+        if self._camera is not None:
+            self.show_message("stop the camera before choosing another source.", error=True)
+            return False
+        try:
+            check_video(path)
+        except UserError as exc:
+            self.show_message(f"{exc}: the source is unchanged.", error=True)
+            return False
+        path = path.resolve()
+        if path not in self._videos:
+            self._videos.append(path)
+            self.camera_combo.insertItem(self.camera_combo.count() - 1, f"video: {path.name}", str(path))
+        self._select_row(self.camera_combo.findData(str(path)))
+        self.show_message(f"video {path.name} chosen: Start plays it as the camera (it loops at its end).")
+        if start:
+            self.start_camera()
+        return True
+
+    def use_camera(self, index: int, start: bool = False) -> None:
+        """Make camera `index` the chosen source (listed or not: the system may not list it), started when `start`."""
+        if self._camera is not None:
+            return
+        row = self.camera_combo.findData(index)
+        if row < 0:
+            no_camera = self.camera_combo.findText("no camera found")
+            if no_camera >= 0:
+                self.camera_combo.removeItem(no_camera)
+            self.camera_combo.insertItem(0, f"camera {index}", index)
+            row = 0
+        self._select_row(row)
+        if start:
+            self.start_camera()
+
+    @property
+    def source_name(self) -> str:
+        """The running source's name ("camera 0", "video clip.mp4"); "" when none runs."""
+        return self._camera_name if self._camera is not None else ""
 
     @property
     def camera_running(self) -> bool:
@@ -215,11 +304,17 @@ class FacePanel(QWidget):
     @Slot()
     def start_camera(self) -> None:
         """Open the chosen camera in a worker thread and show its frames."""
-        index = self.camera_combo.currentData()
-        if index is None or self._camera is not None:
+        chosen = self.camera_combo.currentData()
+        if chosen in (None, CHOOSE_VIDEO) or self._camera is not None:
             return
-        self._camera_name = self.camera_combo.currentText()
-        worker = CameraWorker(lambda: self._open_camera(int(index)), parent=self)
+        if isinstance(chosen, str):
+            path = Path(chosen)
+            self._camera_name = f"video {path.name}"
+            opener = lambda: self._open_video(path)  # noqa: E731
+        else:
+            self._camera_name = self.camera_combo.currentText()
+            opener = lambda: self._open_camera(int(chosen))  # noqa: E731
+        worker = CameraWorker(opener, parent=self)
         worker.opened.connect(self._on_camera_opened)
         worker.frame_ready.connect(self._on_frame_ready)
         worker.failed.connect(self._on_camera_failed)
@@ -241,9 +336,9 @@ class FacePanel(QWidget):
         self._set_camera_controls(running=False)
 
     def _set_camera_controls(self, running: bool) -> None:
-        has_camera = self.camera_combo.currentData() is not None
+        has_camera = self.camera_combo.currentData() not in (None, CHOOSE_VIDEO)
         self.start_button.setEnabled(has_camera and not running)
-        self.camera_combo.setEnabled(has_camera and not running)
+        self.camera_combo.setEnabled(not running)
         self.refresh_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.capture_button.setEnabled(running)
@@ -252,7 +347,9 @@ class FacePanel(QWidget):
 
     @Slot(str)
     def _on_camera_opened(self, name: str) -> None:
-        self.show_message(f"{name} on: press Capture or Space to encode your face.")
+        self._camera_name = name
+        looping = " It loops at its end." if name.startswith("video ") else ""
+        self.show_message(f"{name} on: press Capture or Space to encode your face.{looping}")
 
     @Slot()
     def _on_frame_ready(self) -> None:
@@ -295,17 +392,16 @@ class FacePanel(QWidget):
         if frame is None:
             self.show_message("no camera frame yet: start the camera first, or open a photo.", error=True)
             return
-        self.encode_image(frame, "webcam")
+        self.encode_image(frame, self._camera_name)
 
     # ------------------------------------------------------------------------------------ photos
 
     def open_photo(self, path: str | Path | None = None) -> bool:
         """Encode a photo file (asks for one when `path` is None); False when nothing was submitted."""
         if path is None:
-            chosen, _ = QFileDialog.getOpenFileName(self, "Open photo", "", PHOTO_FILTER)
-            if not chosen:
+            path = settings.ask_open_path(self, "photo", "Open photo", PHOTO_FILTER)
+            if path is None:
                 return False
-            path = chosen
         path = Path(path)
         if not path.is_file():
             self.show_message(f"{path} is not a file.", error=True)
@@ -314,7 +410,7 @@ class FacePanel(QWidget):
         return True
 
     def encode_image(self, rgb: np.ndarray, source: str) -> None:
-        """Encode an RGB uint8 image (H, W, 3) described by `source` ("webcam", "photo: me.jpg")."""
+        """Encode an RGB uint8 image (H, W, 3) described by `source` ("camera 0", "video clip.mp4", "photo: me.jpg")."""
         self._submit(np.ascontiguousarray(rgb[..., :3]), source)
 
     def _submit(self, image: np.ndarray | Path, source: str) -> None:
@@ -370,7 +466,7 @@ class FacePanel(QWidget):
     @Slot(str)
     def _on_no_face(self, source: str) -> None:
         self._busy = False
-        where = "the webcam frame" if source == "webcam" else source.removeprefix("photo: ")
+        where = source.removeprefix("photo: ") if source.startswith("photo: ") else f"the {source} frame"
         self.show_message(f"no face found in {where}: the current latent is unchanged "
                           "(untick Align face to encode the whole picture).", error=True)
 
@@ -400,13 +496,11 @@ class FacePanel(QWidget):
             button.setEnabled(True)
 
     def choose_neighbour(self, rank: int) -> None:
-        """Make neighbour `rank` (0 = nearest) the current latent."""
+        """Make neighbour `rank` (0 = nearest) the current face: `neighbour_chosen` with its dataset index (the window
+        shows it as dataset image #i, so the Dataset box and Next follow)."""
         if self.space is None or not 0 <= rank < len(self._neighbours):
             return
-        neighbour = self._neighbours[rank]
-        caption = f"Original · {neighbour.name}" if neighbour.original is not None else ""
-        self.latent_chosen.emit(self.space.latent(neighbour.index), f"dataset #{neighbour.index} ({neighbour.name})",
-                                neighbour.original, caption)
+        self.neighbour_chosen.emit(int(self._neighbours[rank].index))
 
     # ------------------------------------------------------------------------------------ misc
 

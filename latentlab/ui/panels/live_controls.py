@@ -12,12 +12,13 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
-from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from latentlab.errors import UserError
 from latentlab.faces.live import LiveFrame, LivePipeline
 from latentlab.faces.recording import SessionRecorder, recording_suffix
 from latentlab.model.codec import Codec
+from latentlab.ui import settings
 from latentlab.ui.widgets.image_view import ImageView
 from latentlab.ui.workers.background import BackgroundTask
 from latentlab.ui.workers.live_worker import AsyncLiveMirror
@@ -188,10 +189,10 @@ class LiveControls(QObject):
         if not checked:
             self.stop_recording()
             return
-        default = Path.home() / f"latentlab-live-{datetime.now():%Y%m%d-%H%M%S}{recording_suffix()}"
-        chosen, _ = QFileDialog.getSaveFileName(self.parent(), "Record the live session", str(default),
-                                                "Video (*.mp4 *.gif)")
-        if chosen:
+        default = f"latentlab-live-{datetime.now():%Y%m%d-%H%M%S}{recording_suffix()}"
+        chosen = settings.ask_save_path(self.parent(), "recording", "Record the live session",
+                                        "Video (*.mp4 *.gif)", default)
+        if chosen is not None:
             self.start_recording(chosen)
         else:
             self._set_buttons()

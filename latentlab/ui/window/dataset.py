@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, Signal, Slot
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QInputDialog
 
 from latentlab.images import UnreadableImage, dataset_original
+from latentlab.ui import settings
 from latentlab.ui.panels.indexer import DatasetIndexer
 from latentlab.ui.panels.interpolation import InterpolationPanel
 from latentlab.ui.window.host import FaceHost
@@ -75,6 +76,12 @@ class DatasetCommands(QObject):
             return None, ""
         return rgb, f"Original · {path.name}"
 
+    @Slot(int)
+    def show_neighbour(self, index: int) -> bool:
+        """A most similar face clicked in Your face: dataset image `index`, so the Image box shows its number and
+        Previous / Next go on from it."""
+        return self.show_dataset_image(index)
+
     @Slot()
     def previous_image(self) -> None:
         self._indexer.previous()
@@ -112,9 +119,8 @@ class DatasetCommands(QObject):
 
     @Slot()
     def choose_data_dir(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self._host.window(), "Dataset folder",
-                                                  str(self.data_dir or Path.cwd()))
-        if folder and self.set_data_dir(folder):
+        folder = settings.ask_folder(self._host.window(), "dataset", "Dataset folder", self.data_dir)
+        if folder is not None and self.set_data_dir(folder):
             self._host.status(f"originals from {folder}")
 
     # ------------------------------------------------------------------------- interpolation

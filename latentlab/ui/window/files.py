@@ -2,23 +2,24 @@
 
 A part of MainWindow that uses only a FaceHost and the interpolation panel (for the endpoints). The face written is
 the decoding of the current latent, taken from the screen when it is there and decoded in the background otherwise;
-the export runs in the background with a progress dialog and Cancel.
+the export runs in the background with a progress dialog and Cancel whose bar covers the decoding and then the
+encoding, frame by frame. Every dialog opens in its kind's last folder with a default name (latentlab.ui.settings).
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QProgressDialog
+from PySide6.QtWidgets import QProgressDialog
 
 from latentlab.errors import UserError
 from latentlab.latent.animation import FORMATS, render_animation, write_animation
 from latentlab.latent.space import load_latent_file, save_latent_file
 from latentlab.pictures import save_png
+from latentlab.ui import settings
 from latentlab.ui.panels.interpolation import InterpolationPanel
 from latentlab.ui.widgets.image_view import to_qimage
 from latentlab.ui.window.host import FaceHost
@@ -28,15 +29,18 @@ EXPORT_FPS = 20
 EXPORT_MINIMUM_SIZE = 256
 
 
-def ask_path(parent, title: str, filters: str, save: bool) -> Path | None:
-    """A file dialog; a saved name without suffix gets the one of the chosen filter (None: cancelled)."""
-    dialog = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
-    path, chosen_filter = dialog(parent, title, str(Path.cwd()), filters)
-    if not path:
-        return None
-    path = Path(path)
-    suffix = re.search(r"\*(\.\w+)", chosen_filter or filters)
-    return path.with_name(path.name + suffix.group(1)) if save and not path.suffix and suffix else path
+def face_name(prefix: str, source: str, dataset_index: int | None = None) -> str:
+    """A default file name (no suffix) for the current face: 'face-dataset-123', 'face-me' for 'photo: me.jpg',
+    'average-face' (a name that says 'face' already keeps it)."""
+    stem = f"dataset-{dataset_index}" if dataset_index is not None else settings.file_stem(source)
+    return stem if prefix in stem.split("-") else f"{prefix}-{stem}"
+
+
+def blend_name(a: str, b: str) -> str:
+    """'blend-A-B' from the endpoints' descriptions: 'dataset #12 (000013.jpg)' and 'random' -> 'blend-12-random'."""
+    def short(text: str) -> str:
+        return settings.file_stem(text).removeprefix("dataset-")
+    return f"blend-{short(a)}-{short(b)}"
 
 
 class FileCommands(QObject):
@@ -54,7 +58,10 @@ class FileCommands(QObject):
     @Slot()
     def save_image(self, path: str | Path | None = None) -> None:
         """Write the decoded face (model resolution) as a PNG."""
-        path = Path(path) if path else ask_path(self._host.window(), "Save image", "PNG image (*.png)", save=True)
+        state = self._host.state
+        path = Path(path) if path else settings.ask_save_path(
+            self._host.window(), "image", "Save image", "PNG image (*.png)",
+            face_name("face", state.source, state.dataset_index))
         if path is not None:
             self._host.decode_then(self._host.state.z, lambda image: self._write_png(path, image))
 
@@ -79,7 +86,9 @@ class FileCommands(QObject):
     def save_latent(self, path: str | Path | None = None) -> Path | None:
         """Write the current latent as a float32 .npy file; the path written (None: cancelled or failed)."""
         if not path:
-            path = ask_path(self._host.window(), "Save latent", "NumPy latent (*.npy)", save=True)
+            state = self._host.state
+            path = settings.ask_save_path(self._host.window(), "latent", "Save latent", "NumPy latent (*.npy)",
+                                          face_name("latent", state.source, state.dataset_index))
             if path is None:
                 return None
         path = Path(path)
@@ -95,7 +104,8 @@ class FileCommands(QObject):
     def load_latent(self, path: str | Path | None = None) -> bool:
         """Show the latent stored in a .npy file; a wrong file is refused with a message."""
         if not path:
-            path = ask_path(self._host.window(), "Open latent", "NumPy latent (*.npy);;All files (*)", save=False)
+            path = settings.ask_open_path(self._host.window(), "latent", "Open latent",
+                                          "NumPy latent (*.npy);;All files (*)")
             if path is None:
                 return False
         path = Path(path)
@@ -119,7 +129,10 @@ class FileCommands(QObject):
             host.show_error("Export animation", "an export is already running")
             return None
         if not path:
-            path = ask_path(host.window(), "Export animation", "Animated GIF (*.gif);;MP4 video (*.mp4)", save=True)
+            labels = interpolation.endpoint_labels
+            path = settings.ask_save_path(host.window(), "animation", "Export animation",
+                                          "Animated GIF (*.gif);;MP4 video (*.mp4)",
+                                          blend_name(labels["A"].toolTip(), labels["B"].toolTip()))
             if path is None:
                 return None
         path = Path(path)
@@ -131,18 +144,20 @@ class FileCommands(QObject):
         codec, space = host.codec, host.space
         size = max(EXPORT_MINIMUM_SIZE, codec.image_size)
 
-        def work(progress, cancelled):
-            frames = render_animation(codec, space, a, b, n_frames, method, size, progress, cancelled)
-            return write_animation(path, frames, EXPORT_FPS, cancelled)
+        def work(progress, cancelled):  # the bar: n_frames decoded, then n_frames encoded
+            frames = render_animation(codec, space, a, b, n_frames, method, size,
+                                      lambda done, total: progress(done, 2 * n_frames), cancelled)
+            return write_animation(path, frames, EXPORT_FPS, cancelled,
+                                   lambda done, total: progress(n_frames + done, 2 * n_frames))
 
-        dialog = QProgressDialog(f"Exporting {n_frames} frames to {path.name}…", "Cancel", 0, n_frames + 1,
+        dialog = QProgressDialog(f"Decoding {n_frames} frames for {path.name}…", "Cancel", 0, 2 * n_frames,
                                  host.window())
         dialog.setWindowTitle("Export animation")
         dialog.setMinimumDuration(300)
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
         task = BackgroundTask(work, self)
-        task.progressed.connect(lambda done, total: dialog.setValue(done))
+        task.progressed.connect(lambda done, total: self._show_progress(dialog, path.name, n_frames, done))
         dialog.canceled.connect(task.cancel)
         task.finished.connect(lambda written: host.status(f"wrote {n_frames} frames to {written}"))
         task.failed.connect(lambda message: host.show_error("Export animation", message))
@@ -152,6 +167,15 @@ class FileCommands(QObject):
             ended.connect(self._export_ended)
         self.export_task = task
         return task.start()
+
+    @staticmethod
+    def _show_progress(dialog: QProgressDialog, name: str, n_frames: int, done: int) -> None:
+        """The bar at `done` of 2 * n_frames steps, its line saying which frames are decoded or encoded."""
+        if done <= n_frames:
+            dialog.setLabelText(f"Decoding frames for {name}: {done} of {n_frames}")
+        else:
+            dialog.setLabelText(f"Encoding {name}: {done - n_frames} of {n_frames} frames encoded")
+        dialog.setValue(done)
 
     @Slot()
     def _export_ended(self) -> None:
