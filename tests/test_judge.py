@@ -134,7 +134,7 @@ def tiny_world(tmp_path_factory):
 
 def evaluate_edits(world, *extra):
     folder, weights, directions, judge = world
-    return main(["evaluate", "--edits", "--data", str(folder), "--weights", str(weights), "--directions",
+    return main(["evaluate", "--edits", "--raw", "--data", str(folder), "--weights", str(weights), "--directions",
                  str(directions), "--judge", str(judge), "--limit", "6", *extra])
 
 

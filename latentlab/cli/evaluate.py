@@ -43,7 +43,8 @@ def add_parser(commands) -> None:
     evaluate.add_argument("--prior", choices=PRIORS, default="fitted",
                           help="with --quality: the prior of the face_rate samples, as for `sample`")
     evaluate.add_argument("--latents", type=Path, default=None,
-                          help=f"with --quality: dataset latents holding the fitted prior "
+                          help=f"with --quality: dataset latents holding the fitted prior; with --edits: the "
+                               f"faces' latents, as the window has them "
                                f"(default {DEFAULT_LATENTS.relative_to(PROJECT_ROOT)})")
     add_edit_arguments(evaluate)
 

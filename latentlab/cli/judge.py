@@ -17,6 +17,7 @@ from latentlab.model.config import require_weights
 from latentlab.paths import DEFAULT_JUDGE, PROJECT_ROOT
 
 EDIT_FACES = 200  # faces `evaluate --edits` moves when no --limit is given
+RANGE_FACES = 120  # train faces `--fit-ranges` reads per attribute and range
 
 
 def add_parser(commands) -> None:
@@ -49,8 +50,19 @@ def add_edit_arguments(evaluate: argparse.ArgumentParser) -> None:
     evaluate.add_argument("--hold", nargs="+", default=[], metavar="ATTR",
                           help="with --edits: attributes held fixed, as for `manipulate --hold`")
     evaluate.add_argument("--save-effects", action="store_true",
-                          help="with --edits: store each direction's effect in --directions (attributes.npz), where "
-                               "the window reads it to mark weak directions")
+                          help="with --edits: store each direction's effect (and leakage) in --directions "
+                               "(attributes.npz), where the window reads them to mark weak sliders")
+    evaluate.add_argument("--raw", action="store_true",
+                          help="with --edits: the older measure instead: the judge's raw probability change from -2 "
+                               "to +2 sd")
+    evaluate.add_argument("--calibrate", action="store_true",
+                          help="with --edits: first fit the judge's thresholds on the --split photos of --data and "
+                               "their labels (--attributes, default list_attr_celeba.txt beside --data) and store "
+                               "them in judge.json")
+    evaluate.add_argument("--fit-ranges", action="store_true",
+                          help="with --edits: first fit each slider's range (the score its end stands for) on "
+                               f"{RANGE_FACES} train-partition faces of --latents and store it in --directions")
+    evaluate.add_argument("--only", nargs="+", metavar="ATTR", help="with --edits: measure only these attributes")
 
 
 def _rounded(values) -> list[float | None]:
@@ -115,6 +127,10 @@ def cmd_train_judge(args) -> int:
 
 
 def cmd_evaluate_edits(args) -> int:
+    if not args.raw:
+        from latentlab.cli.edits import cmd_calibrated_edits
+
+        return cmd_calibrated_edits(args)
     from latentlab import images as data_lib
     from latentlab.eval.judge import EDIT_AMOUNT, IDENTITY_ATTRIBUTES, Judge, edit_effects
     from latentlab.latent.directions import WEAK_EFFECT, AttributeDirections

@@ -39,6 +39,8 @@ def add_parser(commands) -> None:
                        help="with --attributes: where the fitted attribute directions go "
                             "(default: attributes.npz beside --out, so data/attributes.npz)")
     _direction_method_arguments(index)
+    index.add_argument("--no-atlas", action="store_true",
+                       help="skip the map of the latents (the Atlas; add it later with `vae.py atlas`)")
 
     attributes = commands.add_parser("attributes", help="fit the 40 attribute directions from a latents file")
     attributes.set_defaults(run=cmd_attributes)
@@ -58,10 +60,18 @@ def add_parser(commands) -> None:
     faces.add_argument("--photo", type=Path, nargs="+", help="photos (cropped with the model's crop)")
     manipulate.add_argument("--n", type=int, default=4, help="number of validation faces when no --index / --photo")
     manipulate.add_argument("--steps", type=int, default=7, help="columns, from negative to positive strength")
-    manipulate.add_argument("--range", type=float, default=3.0, help="largest strength, in score standard deviations")
+    manipulate.add_argument("--range", type=float, default=3.0,
+                            help="largest strength, in slider units as the Attributes panel's sliders (their ends are "
+                                 "+-3; each end stands for the attribute's range, stored in --directions)")
     manipulate.add_argument("--hold", nargs="+", default=[], metavar="ATTR", help="attributes to hold fixed")
+    manipulate.add_argument("--keep-identity", choices=("on", "off"), default="on",
+                            help="as the panel's Keep identity: on, the shipped (judged) directions; off, the "
+                                 "label-fitted ones")
     manipulate.add_argument("--seed", type=int, default=0, help="which validation faces")
-    manipulate.add_argument("--out", type=Path, required=True)
+    manipulate.add_argument("--out", type=Path, help="the grid PNG (rows: faces, columns: strengths)")
+    manipulate.add_argument("--out-dir", type=Path,
+                            help="also (or instead) one PNG per face and strength: <photo stem>_<strength>.png, "
+                                 "e.g. 000123_+3.0.png")
     add_weights_argument(manipulate)
     add_refine_argument(manipulate)
     manipulate.add_argument("--latents", type=Path, default=DEFAULT_LATENTS)
@@ -107,6 +117,11 @@ def cmd_index(args) -> int:
     print(f"wrote {len(names)} latents ({len(report)} skipped) to {args.out}")
     if attribute_names:
         _fit_and_save_directions(arrays, args.directions_out or args.out.with_name(DEFAULT_ATTRIBUTES.name), args)
+    if not args.no_atlas and len(names) >= 3:  # the Atlas's map (latent/atlas.py), after the directions it uses
+        from latentlab.latent.atlas import add_map
+
+        add_map(args.out, str(arrays["weights_sha"]))
+        print(f"added the map of the {len(names)} latents (the Atlas) to {args.out}")
     return 0
 
 
@@ -196,8 +211,8 @@ def cmd_attributes(args) -> int:
     return 0
 
 
-def _manipulate_latents(args, codec, weights_sha: str) -> np.ndarray:
-    """The latents of the grid's rows: --photo encoded, --index rows, or --n seeded validation faces."""
+def _manipulate_latents(args, codec, weights_sha: str) -> tuple[np.ndarray, list[str]]:
+    """(latents, stems) of the grid's rows: --photo encoded, --index rows, or --n seeded validation faces."""
     from latentlab import images as data_lib
     from latentlab.latent.directions import split_mask
     from latentlab.latent.space import read_latents
@@ -209,7 +224,7 @@ def _manipulate_latents(args, codec, weights_sha: str) -> np.ndarray:
                 faces.append(codec.preprocess(data_lib.open_image(path)))
             except (data_lib.UnreadableImage, FileNotFoundError) as exc:
                 raise UserError(f"cannot read photo {path}: {exc}") from None
-        return codec.encode(np.stack(faces))
+        return codec.encode(np.stack(faces)), [Path(p).stem for p in args.photo]
     latents = read_latents(args.latents, codec.latent_dim, weights_sha)
     z_all = latents["z_mean"]
     if args.index:
@@ -224,31 +239,51 @@ def _manipulate_latents(args, codec, weights_sha: str) -> np.ndarray:
         _, val, _ = split_mask(names, str(latents["data_root"]) if "data_root" in latents else None)
         candidates = np.flatnonzero(val)
         rows = np.sort(np.random.default_rng(args.seed).choice(candidates, min(args.n, len(candidates)), replace=False))
-    return z_all[rows].astype(np.float32)
+    names = [Path(str(latents["names"][i])).stem for i in rows]
+    return z_all[rows].astype(np.float32), names
 
 
 def cmd_manipulate(args) -> int:
     from latentlab.latent.directions import AttributeDirections
+    from latentlab.latent.edits import slider_edit
     from latentlab.model.codec import Codec
     from latentlab.pictures import make_grid, save_png
 
     if args.steps < 2 or args.range <= 0:
         raise UserError("--steps must be at least 2 and --range positive")
+    if args.out is None and args.out_dir is None:
+        raise UserError("give --out (a grid PNG), --out-dir (one PNG per face and strength) or both")
     codec = Codec.load(args.weights, refine_steps=args.refine_steps)
     weights_sha = weights_fingerprint(args.weights)
     directions = AttributeDirections.load(args.directions, weights_sha)
     if directions.latent_dim != codec.latent_dim:
         raise UserError(f"{args.directions} holds {directions.latent_dim}-dimensional directions, "
                         f"the model's latent size is {codec.latent_dim}")
+    if args.keep_identity == "off":
+        directions = directions.label_fitted()
+        if directions is None:
+            raise UserError(f"{args.directions} holds no label-fitted directions for --keep-identity off")
     directions.direction(args.attr, args.hold)
-    z = _manipulate_latents(args, codec, weights_sha)
-    amounts = np.linspace(-args.range, args.range, args.steps)
-    moved = directions.edit(z, args.attr, amounts, args.hold).transpose(1, 0, 2)
+    index = directions.index(args.attr)
+    held = [directions.index(name) for name in args.hold]
+    z, stems = _manipulate_latents(args, codec, weights_sha)
+    strengths = np.linspace(-args.range, args.range, args.steps)
+    moved = np.stack([slider_edit(directions, z, index, s, held) for s in strengths], axis=1)  # the panel's move
     images = codec.decode(moved.reshape(-1, codec.latent_dim))
-    save_png(args.out, make_grid(images, cols=args.steps))
-    held = f", holding {', '.join(args.hold)}" if args.hold else ""
-    print(f"wrote {len(z)} x {args.steps} grid ({directions.names[directions.index(args.attr)]} "
-          f"from {-args.range:g} to {args.range:g} sd{held}) to {args.out}")
+    holding = f", holding {', '.join(args.hold)}" if args.hold else ""
+    what = f"{directions.names[index]} from {-args.range:g} to {args.range:+g}{holding}"
+    if args.out is not None:
+        save_png(args.out, make_grid(images, cols=args.steps))
+        print(f"wrote {len(z)} x {args.steps} grid ({what}) to {args.out}")
+    if args.out_dir is not None:
+        files = [f"{stem}_{strength:+.1f}.png" for stem in stems for strength in strengths]
+        if len(set(files)) < len(files):
+            raise UserError("two faces or strengths would write the same file: give photos with different names, "
+                            "or fewer --steps")
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        for name, image in zip(files, images):
+            save_png(args.out_dir / name, image)
+        print(f"wrote {len(files)} PNGs ({what}) to {args.out_dir}")
     return 0
 
 

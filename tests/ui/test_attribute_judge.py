@@ -144,7 +144,7 @@ def test_after_a_move_the_largest_side_effect_is_named_and_one_click_holds_it(qt
     hint = panel.side_effect_hint
     moved = float(directions().standardized_scores(after_z)[3] - directions().standardized_scores(before_z)[3])
     assert moved == pytest.approx(2.0, abs=0.01)
-    assert hint.isVisible() and shown_text(hint.label) == "Young +2.0 also moved Male -0.6"
+    assert hint.isVisible() and shown_text(hint.label) == "Young +2.0 sd also moved Male p -0.60"
     assert hint.hold_button.text() == "Hold Male" and "0.80" in hint.label.toolTip()
     hint.hold_button.click()
     assert panel.held() == [panel.index("Male")] and not panel.sliders[panel.index("Male")].isEnabled()
@@ -159,7 +159,7 @@ def test_held_attributes_and_small_changes_are_not_named(qtbot, scripted):
     panel.set_held("Male")
     drag(panel, "Young", 1.5)
     show_face(qtbot, panel, face(judge, Young=0.9, Male=0.1, Smiling=0.1), panel._z.copy())
-    assert shown_text(panel.side_effect_hint.label) == "Young +1.5 also moved Smiling -0.4", "Male is held"
+    assert shown_text(panel.side_effect_hint.label) == "Young +1.5 sd also moved Smiling p -0.40", "Male is held"
 
     panel.release_holds()
     drag(panel, "Smiling", 1.0)
@@ -317,3 +317,42 @@ def test_the_app_loads_the_judge_beside_the_weights_or_none(tmp_path):
     assert load_judge(weights, "celeba") is None, "a judge that reads another crop is left out"
     (tmp_path / "judge.weights.h5").write_bytes(b"not hdf5")
     assert load_judge(weights, "center") is None
+
+
+def test_calibrated_measure_marks_weak_sliders_and_the_side_effect_line_says_what_turned(qtbot):
+    from latentlab.eval.edits import CALIBRATED_EFFECT, CALIBRATED_LEAKAGE
+    from latentlab.eval.edits import WEAK_EFFECT as CALIBRATED_WEAK
+
+    attributes = directions([0.9, 0.9, 0.9, 0.9, 0.9])  # the raw effect is overruled by the calibrated one
+    attributes.extra |= {CALIBRATED_EFFECT: np.array([0.98, 0.94, 0.77, 0.91, 0.16], np.float32),
+                         CALIBRATED_LEAKAGE: np.array([0.2, 0.22, 0.2, 0.04, 0.2], np.float32)}
+    judge = PixelJudge(NAMES)
+    judge.summary = {"thresholds": {"names": list(NAMES), "values": [0.87, 0.97, 0.48, 0.86, 0.31],
+                                    "separating": [0.47, 0.46, 0.2, 0.79, 0.04]}}
+    panel = AttributesPanel(attributes, judge=judge)
+    qtbot.addWidget(panel)
+    panel.latent_edited.connect(lambda z, name: panel.show_latent(z))
+    panel.resize(420, 600)
+    panel.show()
+    assert [panel.name_labels[i].styleSheet() == WEAK_STYLE for i in range(5)] == [False] * 4 + [True]
+    assert panel.count_label.text() == "5 of 5 attributes · 1 weak (grey)"
+    assert f"{CALIBRATED_WEAK:.0%}" in panel.count_label.toolTip()
+    tip = panel.name_labels[panel.index("Wearing_Hat")].toolTip()
+    assert "Weak slider" in tip and "16% more faces at +3" in tip and "on 20% of them" in tip
+    assert "91% more faces" in panel.name_labels[panel.index("Young")].toolTip()
+    hint = panel.side_effect_hint
+    assert hint.sizePolicy().retainSizeWhenHidden(), "the line's space is kept: showing it never moves the rows"
+
+    z = np.zeros(LATENT_DIM, np.float32)
+    panel.show_latent(z)
+    show_face(qtbot, panel, face(judge, Young=0.3, Male=0.99, Smiling=0.6, Eyeglasses=0.1), z)
+    drag(panel, "Young", 2.0)
+    show_face(qtbot, panel, face(judge, Young=0.9, Male=0.7, Smiling=0.2, Eyeglasses=0.1), panel._z.copy())
+    assert not hint.isVisible(), "Male fell by 0.29 but not below 0.46; Smiling never read like a photo of it (0.87)"
+    drag(panel, "Young", -1.0)
+    top = panel.scroll.mapTo(panel, panel.scroll.rect().topLeft()).y()
+    show_face(qtbot, panel, face(judge, Young=0.2, Male=0.6, Smiling=0.2, Eyeglasses=0.6), panel._z.copy())
+    assert hint.isVisible() and panel.scroll.mapTo(panel, panel.scroll.rect().topLeft()).y() == top
+    assert shown_text(hint.label) == "Young -3.0 sd also turned Eyeglasses on (p 0.10 → 0.60)"
+    assert "threshold" in hint.label.toolTip() and hint.hold_button.text() == "Hold Eyeglasses"
+    panel.shutdown()

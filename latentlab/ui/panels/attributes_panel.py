@@ -9,8 +9,11 @@ latent: `show_latent` syncs the rows in view (VisibleRows) with signals blocked,
 
 With an attribute judge (latentlab.eval.judge) each row also shows the judge's probability for the decoded face, read
 in a worker thread (latest wins) after each frame; after a move, the other attribute whose probability changed
-the most is named in one line with a button that holds it (SideEffectHint). Directions whose measured effect
-(`vae.py evaluate --edits --save-effects`, stored in attributes.npz) is below WEAK_EFFECT are shown as weak.
+the most is named in one line with a button that holds it (SideEffectHint): with the judge's calibrated thresholds
+(latentlab.eval.edits), the one whose reading turned over. Sliders whose calibrated effect (`vae.py evaluate --edits
+--save-effects`, stored in attributes.npz) is below latentlab.eval.edits.WEAK_EFFECT are shown as weak (an older file
+holding only the raw `edit_effect`: below WEAK_EFFECT). A slider's move is latentlab.latent.edits.slider_edit, the
+code `vae.py manipulate` and `evaluate --edits` use, and its end stands for the attribute's range.
 """
 
 from __future__ import annotations
@@ -34,9 +37,12 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.errors import UserError
+from latentlab.eval import edits as calibrated
 from latentlab.eval.judge import Judge, largest_side_effect
 from latentlab.latent.directions import REBUILD_HINT, WEAK_EFFECT, AttributeDirections
+from latentlab.latent.edits import SLIDER_END, slider_edit, slider_ranges
 from latentlab.ui.panels.side_effect_hint import SideEffectHint
+from latentlab.ui.panels.user_directions import UserDirectionsBox
 from latentlab.ui.widgets.visible_rows import VisibleRows
 from latentlab.ui.workers.judge_worker import AsyncJudge
 
@@ -101,6 +107,7 @@ class AttributesPanel(QWidget):
         judged = [judge.names.index(n) if judge is not None and n in judge.names else -1 for n in self.names]
         self.judge = judge if max(judged, default=-1) >= 0 else None
         self._judge_columns = np.array(judged, int)
+        self._calibration = self._row_calibration(judge)
         self._probabilities = np.full(len(self.names), np.nan)
         self._judged_z: np.ndarray | None = None
         self._move: _Move | None = None
@@ -125,9 +132,7 @@ class AttributesPanel(QWidget):
         self.filter_box.textChanged.connect(self.apply_filter)
         self.count_label = QLabel()
         self.count_label.setStyleSheet(MUTED_STYLE)
-        if self.weak.any():
-            self.count_label.setToolTip(f"Grey names: directions whose measured effect is below {WEAK_EFFECT}: moving "
-                                        "them hardly changes what the attribute judge sees (vae.py evaluate --edits)")
+        self._set_count_tooltip()
         self.clear_holds_button = QPushButton("Release holds")
         self.clear_holds_button.setToolTip("Untick every hold: edits then move along the plain directions")
         self.clear_holds_button.setEnabled(False)
@@ -169,7 +174,7 @@ class AttributesPanel(QWidget):
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scrollbar = self.scroll.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
         self.scroll.setMinimumWidth(rows.minimumSizeHint().width() + scrollbar + 2 * self.scroll.frameWidth())
-        self.rows = VisibleRows(self.scroll, self.sliders, self.score_labels, slider_positions, score_text)
+        self.rows = VisibleRows(self.scroll, self.sliders, self.score_labels, self._slider_positions, score_text)
         self.async_judge: AsyncJudge | None = None
         if self.judge is not None:
             self._probability_column = self.rows.add_column(self.probability_labels, probability_text)
@@ -201,6 +206,11 @@ class AttributesPanel(QWidget):
         layout.addWidget(self.note_label)
         layout.addWidget(self.message_label)
         layout.addWidget(self.content, 1)
+        # the user's directions made in the Atlas (user_directions.py): their own rows, usable without attributes.npz
+        self.user_directions = UserDirectionsBox(self._held_vectors)
+        self.user_directions.latent_edited.connect(self.latent_edited)
+        self.user_directions.gesture_finished.connect(self.gesture_finished)
+        layout.addWidget(self.user_directions)
         self.apply_filter("")
         self._update_hold_controls()
 
@@ -242,9 +252,46 @@ class AttributesPanel(QWidget):
             self.score_labels.append(score)
 
     def _set_effects(self) -> None:
-        """The measured effect of each current direction (None when not measured) and which ones are weak."""
+        """The measured effect of each current direction (None when not measured), its leakage (None unless the
+        calibrated measure is stored), which ones are weak, and each slider's range (score sd at its end)."""
+        self.ranges = slider_ranges(self.directions) if self.directions is not None else np.zeros(0)
+        measured = calibrated.stored_measure(self.directions)
+        self.calibrated = measured is not None
+        if measured is not None:
+            self.effect, self.leakage = measured
+            self.weak = self.effect < calibrated.WEAK_EFFECT
+            return
+        self.leakage = None
         self.effect = self.directions.edit_effect if self.directions is not None else None
         self.weak = self.effect < WEAK_EFFECT if self.effect is not None else np.zeros(len(self.names), bool)
+
+    def _set_count_tooltip(self) -> None:
+        if not self.weak.any():
+            self.count_label.setToolTip("")
+        elif self.calibrated:
+            self.count_label.setToolTip(
+                f"Grey names: sliders that turn the attribute judge's reading on for fewer than "
+                f"{calibrated.WEAK_EFFECT:.0%} of faces between their two ends (read at thresholds fitted on real "
+                "photos; vae.py evaluate --edits)")
+        else:
+            self.count_label.setToolTip(f"Grey names: directions whose measured effect is below {WEAK_EFFECT}: moving "
+                                        "them hardly changes what the attribute judge sees (vae.py evaluate --edits)")
+
+    def _row_calibration(self, judge) -> calibrated.Calibration | None:
+        """The judge's calibrated thresholds in row order (NaN where it reads no row), or None without them."""
+        found = calibrated.judge_calibration(judge) if isinstance(getattr(judge, "summary", None), dict) else None
+        if found is None or self.judge is None:
+            return None
+        columns, judged = np.maximum(self._judge_columns, 0), self._judge_columns >= 0
+        return calibrated.Calibration(np.where(judged, found.reads[columns], np.nan),
+                                      np.where(judged, found.boundary[columns], np.nan))
+
+    def _slider_positions(self, scores: np.ndarray) -> np.ndarray:
+        """Slider positions of standardised scores (A,): each row's end stands for its range."""
+        scores = np.asarray(scores, np.float64)
+        if len(self.ranges) == len(scores):
+            scores = scores * (SLIDER_END / self.ranges)
+        return slider_positions(scores * RANGE / SLIDER_END)
 
     @Slot(bool)
     def set_keep_identity(self, keep: bool) -> None:
@@ -257,12 +304,14 @@ class AttributesPanel(QWidget):
             return
         self.directions = self._kept_apart if keep else self._label_fitted
         self._set_effects()
+        self._set_count_tooltip()
         for i, label in enumerate(self.name_labels):
             label.setStyleSheet(WEAK_STYLE if self.weak[i] else "")
             label.setToolTip(self._name_tooltip(i))
         self.apply_filter(self.filter_box.text())
         if self._z is not None:
             self.show_latent(self._z)
+        self.rows.refresh()
 
     def _name_tooltip(self, index: int) -> str:
         """An attribute name's tooltip: what its score is, its validation AUC and its measured effect when known."""
@@ -275,6 +324,16 @@ class AttributesPanel(QWidget):
         """The tooltip's sentence on the direction's measured effect ('' when not measured)."""
         if self.effect is None:
             return ""
+        if self.calibrated:
+            end = f"{SLIDER_END:g}"
+            reach = (f" (the end stands for {self.ranges[index]:.1f} sd)"
+                     if abs(self.ranges[index] - SLIDER_END) > 1e-6 else "")
+            measured = (f"the attribute judge reads it like a real photo of it on {self.effect[index]:.0%} more "
+                        f"faces at +{end}{reach} than at -{end}; Male, Young, Pale Skin, Eyeglasses or Smiling turns "
+                        f"over on {self.leakage[index]:.0%} of them (vae.py evaluate --edits)")
+            if self.weak[index]:
+                return f".\nWeak slider: {measured}"
+            return f".\nEffect: {measured}"
         measured = (f"moving it from -2 to +2 sd changes the judge's probability by {self.effect[index]:+.2f} on "
                     "average (vae.py evaluate --edits)")
         if self.weak[index]:
@@ -299,6 +358,18 @@ class AttributesPanel(QWidget):
         """Rows whose hold tick is set."""
         return [i for i, check in enumerate(self.hold_checks) if check.isChecked()]
 
+    def _held_vectors(self) -> np.ndarray | None:
+        """The unit directions (H, D) of the held attributes (a user direction's edit keeps their scores)."""
+        held = self.held()
+        return self.directions.directions[held] if held and self.directions is not None else None
+
+    def add_user_direction(self, direction) -> None:
+        """A named slider for a direction made in the Atlas (latent.atlas.UserDirection); UserError when unusable."""
+        self.user_directions.add(direction)
+
+    def remove_user_direction(self, name: str) -> None:
+        self.user_directions.remove(name)
+
     def set_held(self, name: str, held: bool = True) -> None:
         """Tick or untick the hold of attribute `name` as a user would."""
         self.hold_checks[self.index(name)].setChecked(held)
@@ -316,13 +387,14 @@ class AttributesPanel(QWidget):
         return self._judged_z is not None and np.array_equal(self._judged_z, self._z)
 
     def value_of(self, name: str) -> float:
-        """The target score the slider of `name` stands for (in view or not)."""
-        return self.rows.position(self.index(name)) / STEPS * RANGE
+        """The target score (sd) the slider of `name` stands for (in view or not)."""
+        index = self.index(name)
+        return self.rows.position(index) / STEPS * self.ranges[index]
 
     def set_target(self, name: str, value: float) -> None:
-        """Move the slider of `name` as a user would (emits `latent_edited`)."""
+        """Move the slider of `name` to the target score `value` (sd) as a user would (emits `latent_edited`)."""
         index = self.index(name)
-        position = int(slider_positions(value))
+        position = int(slider_positions(value * RANGE / self.ranges[index]))
         if self.sliders[index].value() == position:  # a row out of view may not show its position yet
             self._on_slider_moved(index, position)
         else:
@@ -339,6 +411,7 @@ class AttributesPanel(QWidget):
         if self._pending is not None and not np.array_equal(self._pending.after_z, self._z):
             self._pending = None  # the face changed before the judge read the moved one
         self.side_effect_hint.dismiss_unless(self._z)
+        self.user_directions.show_latent(self._z)
 
     @Slot(object, object, float)
     def judge_face(self, image: np.ndarray, z: np.ndarray, milliseconds: float = 0.0) -> None:
@@ -376,7 +449,7 @@ class AttributesPanel(QWidget):
         if self._z is None or self.directions is None:
             return
         try:
-            z = self.directions.move_to_score(self._z, index, position / STEPS * RANGE, self.held())
+            z = slider_edit(self.directions, self._z, index, position / STEPS * SLIDER_END, self.held())
         except UserError as exc:
             self.show_message(f"{display_name(self.names[index])}: {exc}")
             self.show_latent(self._z)
@@ -410,14 +483,29 @@ class AttributesPanel(QWidget):
 
     def _report_side_effect(self) -> None:
         move, self._pending = self._pending, None
-        found = largest_side_effect(move.before_p, self._probabilities, move.index, self.held())
+        if self._calibration is not None:
+            found = self._turned_over(move.before_p, self._probabilities, move.index)
+        else:
+            found = largest_side_effect(move.before_p, self._probabilities, move.index, self.held())
         if found is None:
             return
         other = found[0]
         scores = self.directions.standardized_scores(np.stack([move.before_z, move.after_z]))[:, move.index]
         self.side_effect_hint.show_side_effect(
             display_name(self.names[move.index]), float(scores[1] - scores[0]), display_name(self.names[other]),
-            float(move.before_p[other]), float(self._probabilities[other]), move.after_z)
+            float(move.before_p[other]), float(self._probabilities[other]), move.after_z,
+            turned=self._calibration is not None)
+
+    def _turned_over(self, before: np.ndarray, after: np.ndarray, moved: int) -> tuple[int, float] | None:
+        """(row, change) of the other attribute whose calibrated reading turned over with the largest change of
+        probability (the moved and held rows left out), or None."""
+        flipped = self._calibration.flipped(before, after)
+        flipped[[moved, *self.held()]] = False
+        if not flipped.any():
+            return None
+        change = np.where(flipped, np.abs(np.asarray(after) - np.asarray(before)), -1.0)
+        other = int(np.argmax(change))
+        return other, float(after[other] - before[other])
 
     @Slot(str)
     def _on_hold_requested(self, name: str) -> None:

@@ -1,5 +1,7 @@
 """SideEffectHint: one line under the Attributes filter after a move, saying which other attribute the attribute
-judge saw change the most ("Young +2.0 also moved Male -0.6") with a button that holds it."""
+judge saw change the most, with units, and a button that holds it: with the judge's calibrated thresholds, the one
+whose reading turned over ("Young +2.0 sd also turned Male off (p 0.80 → 0.20)"), else the largest change of
+probability ("Young +2.0 sd also moved Male p -0.60"). Its space is kept while hidden, so the rows never jump."""
 
 from __future__ import annotations
 
@@ -27,20 +29,31 @@ class SideEffectHint(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.hold_button)
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # showing the line never moves the rows under it
+        self.setSizePolicy(policy)
+        self.setFixedHeight(max(self.hold_button.sizeHint().height(), 2 * self.label.fontMetrics().lineSpacing()))
         self.hide()
 
     def show_side_effect(self, moved: str, score_change: float, other: str, before: float, after: float,
-                         z: np.ndarray) -> None:
-        """Say that moving `moved` by `score_change` sd also moved `other`'s probability from `before` to `after`,
-        for the face of latent `z` (names as shown)."""
+                         z: np.ndarray, turned: bool = False) -> None:
+        """Say that moving `moved` by `score_change` sd also moved `other`'s probability from `before` to `after`
+        (`turned`: its calibrated reading turned over), for the face of latent `z` (names as shown)."""
         self.attribute = other
         self._z = np.array(z, np.float32, copy=True)
-        moved_text, other_text = (f"{name} {value:+.1f}".replace(" ", NO_BREAK)  # a wrap never splits these
-                                  for name, value in ((moved, score_change), (other, after - before)))
-        self.label.setText(f"{moved_text} also moved {other_text}")
+        moved_text = f"{moved} {score_change:+.1f} sd".replace(" ", NO_BREAK)  # a wrap never splits these
+        if turned:
+            state = "on" if after > before else "off"
+            self.label.setText(f"{moved_text} also turned {other.replace(' ', NO_BREAK)}{NO_BREAK}{state} "
+                               f"(p{NO_BREAK}{before:.2f}{NO_BREAK}→{NO_BREAK}{after:.2f})")
+        else:
+            self.label.setText(f"{moved_text} also moved {other} p {after - before:+.2f}".replace(" ", NO_BREAK)
+                               .replace(f"{NO_BREAK}also{NO_BREAK}moved{NO_BREAK}", " also moved "))
+        reading = (f" Its reading turned {'on' if after > before else 'off'}: the judge's threshold for reading it "
+                   "like a real photo of it, fitted on validation photos, was crossed." if turned else "")
         self.label.setToolTip(
             f"The attribute judge read {other} at p {before:.2f} before this move of {moved} and "
-            f"{after:.2f} after it. Holding {other} keeps its score fixed while you move other attributes.")
+            f"{after:.2f} after it.{reading} Holding {other} keeps its score fixed while you move other attributes.")
         self.hold_button.setText(f"Hold {other}")
         self.hold_button.setToolTip(f"Tick the hold of {other}")
         self.show()
