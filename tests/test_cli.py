@@ -12,6 +12,7 @@ from PIL import Image
 
 from latentlab.cli.main import main
 from latentlab.files import weights_fingerprint
+from latentlab.latent.explore import seeded_latents
 from latentlab.latent.prior import standard_normal
 from latentlab.model.config import load_model_json
 from latentlab.paths import PROJECT_ROOT
@@ -110,7 +111,7 @@ def test_sample_out_dir_writes_one_png_per_face_drawn_from_the_prior(trained_tin
     written = np.stack([np.asarray(Image.open(out_dir / name)) for name in files])
     assert written.shape == (5, 32, 32, 3)
     expected_prior = LatentSpace.load(latents, 8).prior if prior == "fitted" else standard_normal(8)
-    z = expected_prior.draw(5, 0.7, np.random.default_rng(3))
+    z = seeded_latents(expected_prior, range(3, 8), 0.7)  # face i is the face of seed 3 + i, as in the window
     expected = to_uint8(Codec.load(trained_tiny).decode(z))
     assert np.abs(written.astype(int) - expected).max() <= 1
 
@@ -267,7 +268,7 @@ def _minimal_args(name: str) -> list[str]:
                 "encode": ["p.jpg", "--out", "z.npy"], "index": ["--data", "d"],
                 "prepare": ["--data", "d", "--out", "o"], "manipulate": ["--attr", "Smiling", "--out", "o.png"],
                 "plot-latents": ["--out", "o.png"], "train-judge": ["--data", "d", "--attributes", "a.txt"],
-                "distill": ["--data", "d", "--out", "o"]}
+                "distill": ["--data", "d", "--out", "o"], "mix": ["--a", "1", "--b", "2", "--out", "o.png"]}
     return [name, *required.get(name, [])]
 
 

@@ -1,5 +1,6 @@
-"""`vae.py sample`, `reconstruct` and `encode`: faces from the prior, the model's version of images, a photo's
-latent. Their arguments and their commands."""
+"""`vae.py sample`, `mix`, `reconstruct` and `encode`: faces from the prior (one seed per face, as the window's
+Randomize), A / B mixed by principal components, the model's version of images, a photo's latent. Their arguments
+and their commands."""
 
 from __future__ import annotations
 
@@ -11,18 +12,21 @@ import numpy as np
 from latentlab.cli.common import add_refine_argument, add_weights_argument, sample_prior
 from latentlab.errors import UserError
 from latentlab.files import weights_fingerprint
+from latentlab.latent import explore
 from latentlab.latent.prior import PRIORS
 from latentlab.paths import DEFAULT_LATENTS, PROJECT_ROOT
 
 
 def add_parser(commands) -> None:
-    """Register `sample`, `reconstruct` and `encode` on the subparsers `commands`."""
+    """Register `sample`, `mix`, `reconstruct` and `encode` on the subparsers `commands`."""
     sample = commands.add_parser("sample", help="faces decoded from random latents: a grid and / or one PNG each")
     sample.set_defaults(run=cmd_sample)
     sample.add_argument("--n", type=int, default=64)
     sample.add_argument("--out", type=Path, help="the grid PNG")
     sample.add_argument("--out-dir", type=Path, help="one PNG per face: sample_000.png, ...")
-    sample.add_argument("--seed", type=int)
+    sample.add_argument("--seed", type=int, metavar="S",
+                        help="face i is the face of seed S + i, the same face the window's Randomize shows for that "
+                             "seed, range (--temperature) and prior (default: a new seed, printed)")
     sample.add_argument("--prior", choices=PRIORS, default="fitted",
                         help="fitted: the Gaussian fitted to the dataset latents (--latents); normal: N(0, I)")
     sample.add_argument("--temperature", type=float, default=1.0,
@@ -33,6 +37,24 @@ def add_parser(commands) -> None:
                         help="dataset latents holding the fitted prior (default "
                              f"{DEFAULT_LATENTS.relative_to(PROJECT_ROOT)}; when that one is missing or made for "
                              "other weights, N(0, I) with a note)")
+
+    mix = commands.add_parser("mix", help="A and B mixed by principal components: a row of faces over k, the first k "
+                                          "components from A and the rest from B")
+    mix.set_defaults(run=cmd_mix)
+    mix.add_argument("--a", required=True, metavar="I|seed:S|FILE.npy",
+                     help="face A: dataset image I, the face of seed S, or a saved latent")
+    mix.add_argument("--b", required=True, metavar="I|seed:S|FILE.npy", help="face B, as --a")
+    mix.add_argument("--out", type=Path, required=True, help="the grid PNG: k rises from left (k = 0: B) to right "
+                                                             "(k = all: A)")
+    mix.add_argument("--ks", metavar="K,K,...", help="the values of k (default: --steps values from 0 to the latent "
+                                                    "size, spaced geometrically)")
+    mix.add_argument("--steps", type=int, default=9, help="how many values of k without --ks (default 9)")
+    mix.add_argument("--temperature", type=float, default=1.0, help="the range of seed faces (as the window's)")
+    mix.add_argument("--prior", choices=PRIORS, default="fitted", help="the prior of seed faces")
+    add_weights_argument(mix)
+    mix.add_argument("--latents", type=Path, default=None,
+                     help="dataset latents whose principal axes are mixed (default "
+                          f"{DEFAULT_LATENTS.relative_to(PROJECT_ROOT)}; without them, the raw dimensions with a note)")
 
     reconstruct = commands.add_parser("reconstruct", help="the model's version of each image: one PNG per input")
     reconstruct.set_defaults(run=cmd_reconstruct)
@@ -73,17 +95,83 @@ def cmd_sample(args) -> int:
         raise UserError("--temperature must be 0 or more")
     if args.out is None and args.out_dir is None:
         raise UserError("say where the samples go: --out PNG (a grid), --out-dir DIR (one PNG each), or both")
+    first = explore.check_seed(args.seed) if args.seed is not None else explore.new_seed(np.random.default_rng(),
+                                                                                       args.n)
+    seeds = explore.seed_range(first, args.n)
     codec = Codec.load(args.weights)
     prior, prior_name = sample_prior(args, codec.latent_dim)
-    _, images = codec.sample(prior, args.n, args.temperature, args.seed)
+    images = codec.decode(explore.seeded_latents(prior, seeds, args.temperature))
+    seed_text = f"seed {first}" if args.n == 1 else f"seeds {first} to {seeds[-1]}"
     if args.out:
         save_png(args.out, make_grid(images, cols=args.cols))
-        print(f"wrote a grid of {args.n} samples ({prior_name}) to {args.out}")
+        print(f"wrote a grid of {args.n} samples ({prior_name}, {seed_text}) to {args.out}")
     if args.out_dir:
         width = max(3, len(str(args.n - 1)))
         for i, image in enumerate(images):
             save_png(args.out_dir / f"sample_{i:0{width}d}.png", image)
-        print(f"wrote {args.n} samples ({prior_name}) to {args.out_dir}")
+        print(f"wrote {args.n} samples ({prior_name}, {seed_text}) to {args.out_dir}")
+    return 0
+
+
+def mix_face(spec: str, what: str, space, prior, temperature: float, latent_dim: int) -> np.ndarray:
+    """The latent --a / --b names: a dataset image index, `seed:S`, or a .npy latent file; UserError otherwise."""
+    from latentlab.latent.space import load_latent_file
+
+    text = spec.strip()
+    if text.lower().startswith("seed:"):
+        try:
+            seed = int(text[5:])
+        except ValueError:
+            raise UserError(f"{what} {spec!r}: write a seed as seed:S with S a whole number") from None
+        return explore.seeded_latent(prior, seed, temperature)
+    if text.lstrip("-").isdigit():
+        if not space.has_dataset:
+            raise UserError(f"{what} {spec}: a dataset image needs dataset latents ({space.note})")
+        return space.latent(int(text))
+    if text.lower().endswith(".npy"):
+        return load_latent_file(Path(text), latent_dim)
+    raise UserError(f"{what} {spec!r}: give a dataset image number, seed:S, or a .npy latent file")
+
+
+def parse_ks(text: str | None, steps: int, latent_dim: int) -> list[int]:
+    """The k values of `vae.py mix`: --ks as written (checked), else `explore.k_steps`."""
+    if text is None:
+        if steps < 2:
+            raise UserError("--steps must be at least 2")
+        return explore.k_steps(latent_dim, steps)
+    try:
+        ks = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise UserError(f"--ks {text!r}: write whole numbers separated by commas, e.g. 0,4,16,{latent_dim}") from None
+    if not ks or any(not 0 <= k <= latent_dim for k in ks):
+        raise UserError(f"--ks {text!r}: each k must be 0 to {latent_dim}")
+    return ks
+
+
+def cmd_mix(args) -> int:
+    from latentlab.latent.space import LatentSpace
+    from latentlab.model.codec import Codec
+    from latentlab.pictures import make_grid, save_png
+
+    if args.temperature < 0:
+        raise UserError("--temperature must be 0 or more")
+    codec = Codec.load(args.weights)
+    sha = weights_fingerprint(args.weights)
+    if args.latents is not None:
+        space = LatentSpace.load(args.latents, codec.latent_dim, sha)
+    else:
+        space = LatentSpace.open(DEFAULT_LATENTS, codec.latent_dim, sha)
+        if not space.has_dataset:
+            print(f"note: mixing raw latent dimensions: {space.note}", file=sys.stderr)
+    ks = parse_ks(args.ks, args.steps, codec.latent_dim)
+    prior, _ = sample_prior(args, codec.latent_dim)
+    a = mix_face(args.a, "--a", space, prior, args.temperature, codec.latent_dim)
+    b = mix_face(args.b, "--b", space, prior, args.temperature, codec.latent_dim)
+    images = codec.decode(explore.mix_series(space, a, b, ks))
+    save_png(args.out, make_grid(images, cols=len(ks)))
+    axes = "principal components" if space.has_dataset else "raw dimensions"
+    print(f"wrote {len(ks)} mixes of A and B (the first k {axes} from A, k = {', '.join(map(str, ks))}) "
+          f"to {args.out}")
     return 0
 
 

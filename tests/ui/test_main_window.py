@@ -111,7 +111,7 @@ def test_randomize_draws_from_the_fitted_prior_and_from_normal_when_ticked(windo
 
     window.normal_prior_box.setChecked(True)
     draws = randomize_many(window)
-    assert window.source_label.text() == "random N(0, I) (range 1.00)"
+    assert window.source_label.text() == f"random N(0, I) seed {window.seed_box.seed} (range 1.00)"
     assert_drawn_from(draws, np.zeros(8), np.eye(8))
 
     window.random_range_box.setValue(0.5)
@@ -145,7 +145,8 @@ def test_randomize_range_zero_is_the_mean_and_draws_are_seeded(qtbot, window, ti
         twin.randomize()
     assert np.array_equal(twins[0].latent, twins[1].latent)
     assert not bare.normal_prior_box.isEnabled()  # without dataset latents the prior is N(0, I) already
-    assert np.array_equal(bare.latent, np.random.default_rng(42).standard_normal((1, 8))[0].astype(np.float32))
+    seed = bare.seed_box.seed  # the face of the seed drawn: N(0, I) seeded with it
+    assert np.array_equal(bare.latent, np.random.default_rng(seed).standard_normal((1, 8))[0].astype(np.float32))
     for twin in twins + [bare]:
         twin.shutdown()
 
@@ -210,7 +211,7 @@ def test_save_and_load_latent_and_refuse_wrong_files(window, tmp_path):
 def test_status_bar_shows_source_and_timing(qtbot, window):
     assert window.source_label.text() == "average face"
     window.randomize()
-    assert window.source_label.text() == "random (range 1.00)"
+    assert window.source_label.text() == f"random seed {window.seed_box.seed} (range 1.00)"
     assert window.wait_for_frame(10000)
     window.update_timing_label()
     assert "ms" in window.timing_label.text() and "fps" in window.timing_label.text()

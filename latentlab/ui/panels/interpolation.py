@@ -42,6 +42,7 @@ class InterpolationPanel(QWidget):
     capture_requested = Signal(str)  # 'A' or 'B': set it from the current face
     index_requested = Signal(str)  # 'A' or 'B': set it from a dataset image the user picks
     gesture_finished = Signal()  # the t slider was released or playback stopped
+    endpoints_changed = Signal()  # A or B was set (the Mixing dock mixes the same two faces)
 
     def __init__(self, space: LatentSpace, export_action: QAction | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -163,6 +164,7 @@ class InterpolationPanel(QWidget):
             self.t_slider.blockSignals(False)
             self.t_label.setText(f"t = {self.t:.2f}")
         self._update_enabled()
+        self.endpoints_changed.emit()
 
     def set_thumbnail(self, which: str, image: np.ndarray) -> None:
         """Show `image` (uint8 RGB) as the thumbnail of endpoint 'A' or 'B'."""
