@@ -10,7 +10,7 @@ from pathlib import Path
 from latentlab.errors import UserError
 from latentlab.files import weights_fingerprint
 from latentlab.model.config import DEFAULT_REFINE_STEPS
-from latentlab.paths import DEFAULT_LATENTS, DEFAULT_WEIGHTS
+from latentlab.paths import DEFAULT_WEIGHTS, ModelFiles
 
 
 def add_weights_argument(parser: argparse.ArgumentParser, help: str | None = None) -> None:
@@ -40,7 +40,7 @@ def sample_prior(args, latent_dim: int):
     normal = (standard_normal(latent_dim), "N(0, I)")
     if args.prior == "normal":
         return normal
-    path = args.latents or DEFAULT_LATENTS
+    path = args.latents or ModelFiles(args.weights).latents
     try:
         latents = read_latents(path, latent_dim, weights_fingerprint(args.weights))
     except UserError as exc:

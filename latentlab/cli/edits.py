@@ -15,7 +15,7 @@ from latentlab.cli.judge import EDIT_FACES, RANGE_FACES
 from latentlab.errors import UserError
 from latentlab.files import weights_fingerprint
 from latentlab.model.config import require_weights
-from latentlab.paths import DEFAULT_LATENTS, shown
+from latentlab.paths import ModelFiles, shown
 
 LABELS_FILE = "list_attr_celeba.txt"
 
@@ -41,7 +41,7 @@ def dataset_latents(args, codec, weights_sha: str) -> dict | None:
     """{file stem: row} and z_mean of the latents file made for these weights, or None (then faces are encoded)."""
     from latentlab.latent.space import read_latents
 
-    path = args.latents or DEFAULT_LATENTS
+    path = args.latents or ModelFiles(args.weights).latents
     try:
         latents = read_latents(path, codec.latent_dim, weights_sha)
     except UserError:

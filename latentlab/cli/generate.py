@@ -14,7 +14,7 @@ from latentlab.errors import UserError
 from latentlab.files import weights_fingerprint
 from latentlab.latent import explore
 from latentlab.latent.prior import PRIORS
-from latentlab.paths import DEFAULT_LATENTS, PROJECT_ROOT
+from latentlab.paths import DEFAULT_LATENTS, PROJECT_ROOT, ModelFiles
 
 
 def add_parser(commands) -> None:
@@ -160,7 +160,7 @@ def cmd_mix(args) -> int:
     if args.latents is not None:
         space = LatentSpace.load(args.latents, codec.latent_dim, sha)
     else:
-        space = LatentSpace.open(DEFAULT_LATENTS, codec.latent_dim, sha)
+        space = LatentSpace.open(ModelFiles(args.weights).latents, codec.latent_dim, sha)
         if not space.has_dataset:
             print(f"note: mixing raw latent dimensions: {space.note}", file=sys.stderr)
     ks = parse_ks(args.ks, args.steps, codec.latent_dim)
@@ -265,7 +265,7 @@ def _print_neighbours(z: np.ndarray, k: int, latents: Path | None, weights: Path
     from latentlab.latent.space import LatentSpace
 
     try:
-        space = LatentSpace.load(latents or DEFAULT_LATENTS, latent_dim, weights_fingerprint(weights))
+        space = LatentSpace.load(latents or ModelFiles(weights).latents, latent_dim, weights_fingerprint(weights))
     except UserError as exc:
         if latents is not None:
             raise
