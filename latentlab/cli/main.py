@@ -7,11 +7,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from latentlab.cli import evaluate, generate, judge, prepare, semantics, train
+from latentlab.cli import atlas, evaluate, generate, judge, prepare, semantics, train
 from latentlab.errors import UserError
 from latentlab.quiet import import_keras
 
-COMMAND_GROUPS = (train, evaluate, generate, semantics, prepare, judge)
+COMMAND_GROUPS = (train, evaluate, generate, semantics, prepare, judge, atlas)
 
 
 def build_parser() -> argparse.ArgumentParser:

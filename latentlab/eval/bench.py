@@ -32,7 +32,10 @@ LIVE_KEYS = ("live_fps", "live_latency_ms_p95", "live_jitter_raw", "live_jitter_
 KEYS = ("decode_ms_p50", "decode_ms_p95", "predict_ms_p50", "decode_speedup", "frame_ms_p95",
         "ui_ms_per_face_change_p95", "judge_ms_p50", "startup_window_s", "startup_first_face_s",
         "encode_ms_p50", "encode_refined_ms_p50", "nn_ms_200k", "train_img_per_s", "live_fps", "live_latency_ms_p95",
-        "live_jitter_raw", "live_jitter_smoothed")
+        "live_jitter_raw", "live_jitter_smoothed", "grid_ms_p50", "strip_ms_p50")
+ATLAS_KEYS = ("atlas_place_ms_p50", "atlas_frame_ms_p95", "atlas_frame_ms_p95_202k", "atlas_hover_ms_p95",
+              "atlas_walk_ms_p95", "ui_ms_per_face_change_atlas_p95")
+KEYS = KEYS + ATLAS_KEYS
 
 
 def cpu_cores() -> int:
@@ -121,6 +124,24 @@ def bench_ui(codec, weights: Path, repeats: int) -> dict:
     return {"ui_ms_per_face_change_p50": round(float(np.percentile(times, 50)), 2),
             "ui_ms_per_face_change_p95": round(float(np.percentile(times, 95)), 2),
             "ui_attributes": 0 if attributes is None else len(attributes.names), "ui_judge": judge is not None}
+
+
+def bench_explore(codec, weights: Path, repeats: int) -> dict:
+    """A 3x3 grid of children (Children dock, Re-roll) and a 7-face strip (Strips dock, PC 1 of a new face), each
+    from the request to the faces painted in the real 1366x768 window (made and decoded as one batch in its
+    decoder thread)."""
+    from latentlab.latent.directions import open_attributes
+    from latentlab.latent.space import LatentSpace
+    from latentlab.ui.explore_measure import grid_and_strip_ms
+
+    files, sha = ModelFiles(weights), weights_fingerprint(weights)
+    space = LatentSpace.open(files.latents, codec.latent_dim, weights_sha=sha)
+    attributes, _ = open_attributes(files.attributes, codec.latent_dim, sha)
+    grid, strip = grid_and_strip_ms(codec, space, attributes, max(20, repeats // 5))
+    return {"grid_ms_p50": round(float(np.percentile(grid, 50)), 2),
+            "grid_ms_p95": round(float(np.percentile(grid, 95)), 2),
+            "strip_ms_p50": round(float(np.percentile(strip, 50)), 2),
+            "strip_ms_p95": round(float(np.percentile(strip, 95)), 2)}
 
 
 def bench_judge(codec, weights: Path, repeats: int) -> dict:
@@ -249,6 +270,50 @@ def bench_nearest(latent_dim: int, repeats: int, n: int = CELEBA_IMAGES) -> dict
     return {"nn_ms_200k": round(float(np.percentile(times, 50)), 2), "nn_latents": n}
 
 
+def bench_atlas(codec, weights: Path, repeats: int) -> dict:
+    """The Atlas (latent/atlas.py, ui/atlas_measure.py): placing a new latent on the map (LatentSpace.nearest + a
+    weighted mean), one redraw of the map while panning / zooming with the model's dataset points and with 202,599
+    synthetic ones, the UI thread per hover, a walk step (map position -> latent -> decoded face), and the window's
+    UI time per face change with the Atlas shown. None with a note when the latents hold no map."""
+    from latentlab.latent.atlas import atlas_of
+    from latentlab.latent.directions import open_attributes
+    from latentlab.latent.space import LatentSpace
+    from latentlab.pictures import to_uint8
+    from latentlab.ui import atlas_measure
+    from latentlab.ui.measure import face_change_ms
+    from latentlab.ui.widgets.atlas_view import argb
+
+    files, sha = ModelFiles(weights), weights_fingerprint(weights)
+    space = LatentSpace.open(files.latents, codec.latent_dim, weights_sha=sha)
+    atlas = atlas_of(space)
+    if atlas is None:
+        return {key: None for key in ATLAS_KEYS} | {"atlas_note": space.atlas_note or space.note}
+    rng = np.random.default_rng(4)
+    queries = space.prior.draw(repeats, 1.0, rng)
+    place = timed_ms(lambda i: atlas.place(queries[i % repeats]), repeats)
+    labels = np.asarray(space.attributes)[:, 0] > 0 if space.attributes is not None else rng.random(len(atlas)) > .5
+    palette = np.array([[31, 119, 180], [255, 127, 14]], np.uint8)
+    frames = max(60, repeats // 2)
+    shipped = atlas_measure.frame_ms(atlas.xy, argb(palette[labels.astype(int)]), frames)
+    centres = rng.normal(0, 6, (40, 2))
+    synthetic = (centres[rng.integers(40, size=CELEBA_IMAGES)] + rng.normal(0, 1, (CELEBA_IMAGES, 2)))
+    full = atlas_measure.frame_ms(synthetic.astype(np.float32), argb(palette[rng.integers(2, size=CELEBA_IMAGES)]),
+                                  frames)
+    hover = atlas_measure.hover_ms(space, codec.decode, max(50, repeats // 2))
+    low, high = atlas.bounds
+    positions = low + rng.random((repeats, 2)) * (high - low)
+    walk = timed_ms(lambda i: to_uint8(codec.decode(atlas.walk(positions[i % repeats])[0])), repeats)
+    attributes, _ = open_attributes(files.attributes, codec.latent_dim, sha)
+    changes = face_change_ms(codec, space, attributes, max(50, repeats), judge=load_judge_if_any(weights), atlas=True)
+    return {"atlas_place_ms_p50": round(float(np.percentile(place, 50)), 2),
+            "atlas_frame_ms_p95": round(float(np.percentile(shipped, 95)), 2),
+            "atlas_frame_ms_p95_202k": round(float(np.percentile(full, 95)), 2),
+            "atlas_hover_ms_p95": round(float(np.percentile(hover, 95)), 2),
+            "atlas_walk_ms_p95": round(float(np.percentile(walk, 95)), 2),
+            "ui_ms_per_face_change_atlas_p95": round(float(np.percentile(changes, 95)), 2),
+            "atlas_points": len(atlas)}
+
+
 def bench_train(config, steps: int, warmup: int = 2) -> dict:
     """Images per second of the VAE's compiled train step at `config` (optimizer as in training),
     on a fixed batch of synthetic images, after `warmup` steps (the first one compiles).
@@ -290,6 +355,8 @@ def run_bench(weights: str | Path = DEFAULT_WEIGHTS, repeats: int = 200, train_s
                        ("frame", lambda: bench_frame(codec, repeats)),
                        ("window", lambda: bench_ui(codec, weights, repeats)),
                        ("judge", lambda: bench_judge(codec, weights, repeats)),
+                       ("explore", lambda: bench_explore(codec, weights, repeats)),
+                       ("atlas", lambda: bench_atlas(codec, weights, repeats)),
                        ("startup", lambda: bench_startup(weights)),
                        ("encode", lambda: bench_encode(codec, repeats)),
                        ("nearest", lambda: bench_nearest(config.latent_dim, repeats)),

@@ -36,15 +36,17 @@ METRIC_LABELS = {
 ATTRIBUTE_WEIGHT = 4.0  # weight of the standardised attribute scores beside z_mean in the "attributes" metric
 AGREEMENT_ATTRIBUTES = ("Male", "Pale_Skin", "hair colour", "Eyeglasses")
 HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair")
+ATLAS_KEY = "atlas_xy"  # the optional map of the latents (N, 2) float32, see latent/atlas.py
 
 
 def write_latents(path: str | os.PathLike, names, z_mean: np.ndarray, kl_per_dim: np.ndarray, *, image_size: int,
                   crop: str, weights_sha: str, data_root: str, attribute_names=None,
-                  attributes: np.ndarray | None = None) -> dict:
+                  attributes: np.ndarray | None = None, atlas_xy: np.ndarray | None = None) -> dict:
     """Write a latents.npz atomically (the format `read_latents` reads): file names (N,), z_mean (N, D) as float16,
     KL per dimension (D,), the model's image size and crop, its weights' fingerprint, the dataset folder, the
     Gaussian prior fitted to the stored z_mean (prior_mean (D,), prior_cholesky (D, D)), and optionally CelebA
-    labels (N, A) with their names. Returns the arrays written."""
+    labels (N, A) with their names and the atlas map `atlas_xy` (N, 2) (latent/atlas.py). Returns the arrays
+    written."""
     import io
 
     z_mean = np.asarray(z_mean)
@@ -57,6 +59,8 @@ def write_latents(path: str | os.PathLike, names, z_mean: np.ndarray, kl_per_dim
     if attribute_names is not None and len(attribute_names):
         arrays["attribute_names"] = np.array(attribute_names)
         arrays["attributes"] = np.asarray(attributes, np.int8)
+    if atlas_xy is not None:
+        arrays[ATLAS_KEY] = np.asarray(atlas_xy, np.float32)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     atomic_write_bytes(path, buffer.getvalue())
@@ -111,8 +115,10 @@ class LatentSpace:
                  kl_per_dim: np.ndarray | None = None, attributes: np.ndarray | None = None,
                  attribute_names=None, crop: str | None = None, data_root: str | None = None,
                  prior: GaussianPrior | None = None, source: Path | None = None, note: str = "",
-                 directions=None):
+                 directions=None, atlas_xy: np.ndarray | None = None, atlas_note: str = ""):
         self.latent_dim = int(latent_dim)
+        self.atlas_xy = atlas_xy  # the map of the dataset latents (N, 2), None without (atlas_note says why)
+        self.atlas_note = atlas_note
         self.directions = directions  # AttributeDirections for the "attributes" metric, or None
         self.metric = "attributes" if directions is not None and z_mean is not None else "euclidean"
         self._features: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -159,11 +165,20 @@ class LatentSpace:
         def text(key):
             return str(arrays[key]) if key in arrays else None
 
+        atlas_xy, atlas_note = arrays.get(ATLAS_KEY), ""
+        if atlas_xy is None:
+            atlas_note = f"{Path(path).name} holds no map: add one with `python vae.py atlas --latents FILE`"
+        elif atlas_xy.shape != (len(z_mean), 2) or not np.isfinite(atlas_xy).all():
+            atlas_note = (f"{Path(path).name} holds a map of shape {atlas_xy.shape} for {len(z_mean)} faces: redo it "
+                          "with `python vae.py atlas --latents FILE`")
+            atlas_xy = None
+
         return cls(
             latent_dim, z_mean, arrays["names"], kl_per_dim=arrays.get("kl_per_dim"),
             attributes=arrays.get("attributes"), attribute_names=arrays.get("attribute_names"),
             crop=text("crop"), data_root=text("data_root"), prior=GaussianPrior.from_arrays(arrays), source=Path(path),
-            directions=directions,
+            directions=directions, atlas_xy=None if atlas_xy is None else atlas_xy.astype(np.float32),
+            atlas_note=atlas_note,
         )
 
     @classmethod

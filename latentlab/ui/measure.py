@@ -27,16 +27,20 @@ def frame_function(codec) -> Callable[[np.ndarray], object]:
     return lambda z: to_qimage(to_uint8(codec.decode(z)))
 
 
-def face_change_ms(codec, space, attributes, changes: int, seed: int = 0, judge=None) -> np.ndarray:
+def face_change_ms(codec, space, attributes, changes: int, seed: int = 0, judge=None,
+                   atlas: bool = False) -> np.ndarray:
     """UI-thread milliseconds of `changes` face changes in a 1366x768 MainWindow with every panel in sync:
     Randomize, a latent slider, an attribute slider, undo and redo in turn (decoding, and the `judge` when given,
-    run in their workers)."""
+    run in their workers), with the Strips dock shown."""
     app = _application()
     from latentlab.ui.window.main_window import MainWindow
 
     window = MainWindow(codec, space, rng=np.random.default_rng(seed), attributes=attributes, cameras=[], judge=judge)
     window.resize(1366, 768)
     window.show()
+    window.explore.show_strips()  # a strip shown, following each face (explore_docks.py)
+    if atlas:
+        window.show_atlas()  # the Atlas dock in front, its marker following each face (panels/atlas_panel.py)
     window.wait_for_frame(60_000)
     rng = np.random.default_rng(seed)
     names = window.attributes_panel.names

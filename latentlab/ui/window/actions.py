@@ -15,8 +15,11 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut, QUndoStack
 from PySide6.QtWidgets import QMenuBar, QMessageBox, QPushButton, QSizePolicy, QToolBar, QWidget
 
 from latentlab.latent.space import LatentSpace
+from latentlab.ui.window.bookmarking import BookmarkCommands
 from latentlab.ui.window.dataset import DatasetCommands
+from latentlab.ui.window.explore_docks import ExploreDocks
 from latentlab.ui.window.files import FileCommands
+from latentlab.ui.window.models import ModelCommands
 
 
 def key_sequences(specs: list) -> list[QKeySequence]:
@@ -49,6 +52,9 @@ class CommandHost(Protocol):
 
     space: LatentSpace
     undo_stack: QUndoStack
+    bookmarks: BookmarkCommands
+    models: ModelCommands
+    explore: ExploreDocks
 
     def randomize(self) -> None: ...
     def invert(self) -> None: ...
@@ -58,6 +64,7 @@ class CommandHost(Protocol):
     def show_face_panel(self) -> None: ...
     def open_photo(self) -> None: ...
     def show_distribution(self) -> None: ...
+    def show_atlas(self) -> None: ...
     def model_summary(self) -> str: ...
     def close(self) -> bool: ...
     def window(self) -> QWidget: ...
@@ -103,6 +110,12 @@ class WindowCommands(QObject):
         self.data_dir_action = action("&Dataset Folder…", dataset.choose_data_dir, None,
                                       "Choose the folder of dataset images (to show originals)")
         self.quit_action = action("&Quit", host.close, Key.Quit, "Close the explorer")
+        self.open_model_action = action("Open &Model…", host.models.open_model, "Ctrl+Shift+M",
+                                        "Switch to another model: a weights file with its model.json beside it")
+        self.bookmark_action = action("&Bookmark Face", host.bookmarks.bookmark_face, "Ctrl+B",
+                                      "Star the current face: it is kept in the Gallery for this model")
+        self.export_bookmarks_action = action("Export Book&marks…", host.bookmarks.export_all, None,
+                                              "Write every bookmark of this model as a PNG and a .npy latent")
 
         undo_stack = host.undo_stack
         self.undo_action = action("&Undo", undo_stack.undo, Key.Undo, "Undo the last latent change")
@@ -136,6 +149,15 @@ class WindowCommands(QObject):
         self.set_b_action = action("Set &B", lambda: dataset.capture_endpoint("B"), "Ctrl+Shift+B",
                                    "Make the current face endpoint B")
         self.play_action = action("&Play / Pause", dataset.toggle_play, "Ctrl+P", "Animate A → B → A")
+        explore = host.explore
+        self.children_action = action("&Children Grid", explore.show_children, "Ctrl+G",
+                                      "A grid of variations of the current face (or of random faces): click one")
+        self.reroll_action = action("Re-roll &Grid", explore.reroll_children, "Ctrl+Shift+G",
+                                    "New faces in the Children grid")
+        self.strips_action = action("S&trips", explore.show_strips, "Ctrl+T",
+                                    "7 faces from the -end to the +end of the component or attribute under the mouse")
+        self.mixing_action = action("&Mix A / B by Components", explore.show_mixing, "Ctrl+M",
+                                    "The first k principal components from A, the rest from B")
 
         self.raw_action = action("&Raw Latent Dimensions", host.set_raw_sliders, "Ctrl+D",
                                  "Sliders for the raw latent dimensions instead of principal components")
@@ -146,6 +168,9 @@ class WindowCommands(QObject):
         self.distribution_action = action("Latent &Distribution…", host.show_distribution, "Ctrl+L",
                                           "Histograms of the dataset latents against N(0, 1), KL per dimension, "
                                           "the current face marked")
+        self.atlas_action = action("&Atlas", host.show_atlas, "Ctrl+Shift+T",
+                                   "The map of every dataset face: hover, click, Shift+drag to walk, Ctrl+drag to "
+                                   "lasso two groups into a direction")
         self.shortcuts_action = action("&Keyboard Shortcuts", self.show_shortcuts, Key.HelpContents,
                                        "List every shortcut")
         self.about_action = action("&About latentlab", self.show_about, None, "The model and the dataset latents")
@@ -158,13 +183,15 @@ class WindowCommands(QObject):
         """File, Edit, Latent, View (with `dock_actions`, the docks' show / hide toggles) and Help."""
         menus = (
             ("&File", (self.save_image_action, self.copy_image_action, None, self.load_latent_action,
-                       self.save_latent_action, None, self.open_photo_action, None, self.export_action, None,
-                       self.data_dir_action, None, self.quit_action)),
+                       self.save_latent_action, None, self.open_photo_action, None, self.export_action,
+                       self.export_bookmarks_action, None, self.open_model_action,
+                       self._host.models.recent_menu.menuAction(), self.data_dir_action, None, self.quit_action)),
             ("&Edit", (self.undo_action, self.redo_action, None, self.find_action)),
-            ("&Latent", (self.randomize_action, self.invert_action, self.reset_action, None,
+            ("&Latent", (self.randomize_action, self.invert_action, self.reset_action, self.bookmark_action, None,
                          self.previous_action, self.next_action, self.random_image_action, self.nearest_action, None,
-                         self.set_a_action, self.set_b_action, self.play_action)),
-            ("&View", (self.raw_action, None, *dock_actions, None, self.distribution_action)),
+                         self.set_a_action, self.set_b_action, self.play_action, None,
+                         self.children_action, self.reroll_action, self.strips_action, self.mixing_action)),
+            ("&View", (self.raw_action, None, *dock_actions, None, self.distribution_action, self.atlas_action)),
             ("&Help", (self.shortcuts_action, self.about_action)),
         )
         for title, actions in menus:

@@ -50,20 +50,28 @@ from latentlab.errors import UserError
 from latentlab.eval.judge import Judge
 from latentlab.faces.camera import CameraInfo, FrameSource
 from latentlab.latent.directions import AttributeDirections
-from latentlab.latent.prior import standard_normal
+from latentlab.latent.explore import new_seed, seeded_latent
+from latentlab.latent.prior import GaussianPrior, standard_normal
 from latentlab.latent.space import LatentSpace
 from latentlab.model.codec import Codec
 from latentlab.pictures import to_uint8
+from latentlab.ui import settings as remembered
 from latentlab.ui.panels.attributes_panel import AttributesPanel
 from latentlab.ui.panels.face_panel import FacePanel
+from latentlab.ui.panels.gallery import GalleryPanel
 from latentlab.ui.panels.indexer import DatasetIndexer
 from latentlab.ui.panels.interpolation import InterpolationPanel
 from latentlab.ui.panels.slider_panel import SliderPanel
 from latentlab.ui.undo import LatentCommand, LatentState
+from latentlab.ui.widgets.seed_box import SeedBox
 from latentlab.ui.widgets.stage import Stage
 from latentlab.ui.window.actions import WindowCommands, action_button
+from latentlab.ui.window.atlas_part import AtlasCommands
+from latentlab.ui.window.bookmarking import BookmarkCommands
 from latentlab.ui.window.dataset import DatasetCommands
+from latentlab.ui.window.explore_docks import ExploreDocks
 from latentlab.ui.window.files import FileCommands
+from latentlab.ui.window.models import ModelCommands
 from latentlab.ui.workers.background import BackgroundTask
 from latentlab.ui.workers.decode_worker import AsyncDecoder
 
@@ -139,10 +147,28 @@ class MainWindow(QMainWindow):
         self.files = FileCommands(self, self.interpolation, self)
         self.dataset = DatasetCommands(self, self.indexer, self.interpolation, self._rng, settings, self)
         self.dataset.data_dir_changed.connect(self.face_panel.set_data_dir)
+        self.face_panel.neighbour_chosen.connect(self.dataset.show_neighbour)  # the Image box follows the click
+        # bookmarks (the Gallery dock) and other models (Open Model, Recent Models): window/bookmarking.py, models.py
+        self.gallery_panel = GalleryPanel()
+        self.bookmarks = BookmarkCommands(self, self.gallery_panel, parent=self)
+        self.models = ModelCommands(self, settings, parent=self,
+                                    busy=lambda: "an animation export is running" if self.files.export_task else "")
+        # exploring by sight: the Children grid, Strips and Mixing docks (window/explore_docks.py)
+        self.explore = ExploreDocks(self, self.slider_panel, self.attributes_panel, self.interpolation,
+                                    self.seed_box, self.random_prior, self.random_range_box.value, self._rng,
+                                    self.decoder.worker.thread(), self)
+        self.latent_changed.connect(self.explore.show_latent)
+        self.random_range_box.valueChanged.connect(self.explore.children.random_settings_changed)
+        self.normal_prior_box.toggled.connect(self.explore.children.random_settings_changed)
+        # the Atlas dock: the map of the dataset faces (window/atlas_part.py, panels/atlas_panel.py)
+        self.atlas = AtlasCommands(self, self.dataset, self.interpolation, self.attributes_panel, self.face_panel,
+                                   settings, self)
+        self.latent_changed.connect(self.atlas.panel.show_latent)
         self.commands = WindowCommands(self, self.files, self.dataset)
         self._lay_out()
         self.commands.fill_menus(self.menuBar(), [dock.toggleViewAction() for dock in
-                                                  (self.sliders_dock, self.attributes_dock, self.face_dock)])
+                                                  (self.sliders_dock, self.attributes_dock, self.face_dock,
+                                                   self.gallery_dock, *self.explore.docks, self.atlas_dock)])
         self.commands.fill_toolbar(self.addToolBar("Main"))
         self._create_status_bar()
         if data_dir is not None:
@@ -178,6 +204,8 @@ class MainWindow(QMainWindow):
             "Randomize draws from N(0, I), the prior the VAE was trained towards, instead of the Gaussian fitted "
             "to the dataset latents (which gives whole faces far more often)" if self.space.has_dataset
             else "No dataset latents: Randomize draws from N(0, I)")
+        self.seed_box = SeedBox()
+        self.seed_box.seed_entered.connect(self.show_seed)
 
         self.indexer = DatasetIndexer(self.space.names, self.space.note)
         self.interpolation = InterpolationPanel(self.space)
@@ -210,6 +238,10 @@ class MainWindow(QMainWindow):
         explore_layout.addLayout(range_row, 0, 1)
         explore_layout.addWidget(action_button(commands.invert_action), 1, 0)
         explore_layout.addWidget(action_button(commands.reset_action), 1, 1)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(QLabel("seed"))
+        seed_row.addWidget(self.seed_box, 1)
+        explore_layout.addLayout(seed_row, 2, 0, 1, 2)
 
         self.model_label = QLabel(self.model_summary())
         self.model_label.setWordWrap(True)
@@ -240,10 +272,26 @@ class MainWindow(QMainWindow):
         self.sliders_dock = self._dock("Latent sliders", "sliders-dock", sliders_box, left)
         self.attributes_dock = self._dock("Attributes", "attributes-dock", self.attributes_panel, left)
         self.tabifyDockWidget(self.sliders_dock, self.attributes_dock)
+        self.atlas_dock = self._dock("Atlas", "atlas-dock", self.atlas.panel, left)
+        self.tabifyDockWidget(self.attributes_dock, self.atlas_dock)
         (self.attributes_dock if self.attributes_panel.available else self.sliders_dock).raise_()
         self.face_dock = self._dock("Your face", "face-dock", self.face_panel, Qt.DockWidgetArea.RightDockWidgetArea,
                                     scrolling=True)
         self.face_dock.hide()
+        self.gallery_dock = self._dock("Gallery", "gallery-dock", self.gallery_panel,
+                                       Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.face_dock, self.gallery_dock)
+        self.gallery_dock.hide()
+        self.gallery_panel.star_button.setDefaultAction(commands.bookmark_action)
+        self.gallery_panel.export_button.setDefaultAction(commands.export_bookmarks_action)
+        commands.bookmark_action.triggered.connect(self.show_gallery)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        self.explore.set_docks(self._dock("Children", "children-dock", self.explore.children, right),
+                               self._dock("Strips", "strips-dock", self.explore.strips, right),
+                               self._dock("Mixing", "mixing-dock", self.explore.mixing, right))
+        for dock in self.explore.docks:
+            self.tabifyDockWidget(self.face_dock, dock)
+            dock.hide()
         self.setAcceptDrops(True)
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea,
@@ -393,15 +441,26 @@ class MainWindow(QMainWindow):
         self.slider_panel.filter_box.setFocus()
         self.slider_panel.filter_box.selectAll()
 
+    def random_prior(self) -> tuple[GaussianPrior, str]:
+        """(what Randomize draws from, how its source names it): the fitted prior, or N(0, I) when ticked."""
+        if self.normal_prior_box.isChecked():
+            return standard_normal(self.codec.latent_dim), " N(0, I)"
+        return self.space.prior, ""
+
     @Slot()
     def randomize(self) -> None:
-        """A new latent from the fitted prior (N(0, I) when ticked), with the range as temperature."""
+        """A new face: a new seed's face (`show_seed`)."""
+        self.show_seed(new_seed(self._rng))
+
+    @Slot(int)
+    def show_seed(self, seed: int) -> None:
+        """The face of `seed`: drawn from the fitted prior (N(0, I) when ticked) with the range as temperature, by
+        `explore.seeded_latent`, as `vae.py sample --seed` draws it. The seed box and the status bar show the seed."""
         scale = self.random_range_box.value()
-        if self.normal_prior_box.isChecked():
-            prior, source = standard_normal(self.codec.latent_dim), f"random N(0, I) (range {scale:.2f})"
-        else:
-            prior, source = self.space.prior, f"random (range {scale:.2f})"
-        self.set_latent(prior.draw(1, scale, self._rng)[0], source)
+        prior, name = self.random_prior()
+        self.set_latent(seeded_latent(prior, seed, scale), f"random{name} seed {seed} (range {scale:.2f})")
+        self.seed_box.show_seed(seed)
+        self.status(f"seed {seed}")
 
     @Slot()
     def invert(self) -> None:
@@ -429,6 +488,18 @@ class MainWindow(QMainWindow):
         """Show the Your face dock in front (the camera starts only from its Start button)."""
         self.face_dock.show()
         self.face_dock.raise_()
+
+    @Slot()
+    def show_atlas(self) -> None:
+        """Show the Atlas dock (the map of the dataset faces) in front."""
+        self.atlas_dock.show()
+        self.atlas_dock.raise_()
+
+    @Slot()
+    def show_gallery(self) -> None:
+        """Show the Gallery dock (the bookmarks) in front."""
+        self.gallery_dock.show()
+        self.gallery_dock.raise_()
 
     @Slot()
     def open_photo(self) -> None:
@@ -509,6 +580,7 @@ class MainWindow(QMainWindow):
         return None if self._shown_image is None else self._shown_image.copy()
 
     def closeEvent(self, event) -> None:
+        remembered.save_layout(self)  # geometry and docks, put back by the next start (latentlab.ui.app)
         self.shutdown()
         super().closeEvent(event)
 
@@ -525,6 +597,10 @@ class MainWindow(QMainWindow):
         self.interpolation.pause()
         self._fps_timer.stop()
         self.files.shutdown()
+        self.models.shutdown()
+        self.bookmarks.shutdown()
+        self.explore.shutdown()
+        self.atlas.shutdown()
         QThreadPool.globalInstance().waitForDone(SHUTDOWN_WAIT_MS)
         self.decoder.stop()
         self.attributes_panel.shutdown()
