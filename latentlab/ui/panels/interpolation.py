@@ -89,7 +89,8 @@ class InterpolationPanel(QWidget):
         self.t_label.setMinimumWidth(self.t_label.fontMetrics().horizontalAdvance("t = 0.000"))
         self.method_box = QComboBox()
         self.method_box.addItems(INTERPOLATIONS)
-        self.method_box.setToolTip("linear: straight line; spherical: along the great circle (keeps the norm typical of the prior)")
+        self.method_box.setToolTip("linear: straight line; spherical: along the great circle "
+                                   "(keeps the norm typical of the prior)")
         self.method_box.currentTextChanged.connect(lambda _: self._emit_blend())
         self.play_button = QPushButton("Play")
         self.play_button.setCheckable(True)
@@ -177,7 +178,8 @@ class InterpolationPanel(QWidget):
         """The latent at t (default: the slider's t) between A and B with the chosen method."""
         if not self.ready:
             raise ValueError("set A and B first")
-        return self._space.interpolate(self._endpoints["A"], self._endpoints["B"], self.t if t is None else t, self.method)
+        t = self.t if t is None else t
+        return self._space.interpolate(self._endpoints["A"], self._endpoints["B"], t, self.method)
 
     def is_playing(self) -> bool:
         return self.timer.isActive()
