@@ -1,5 +1,6 @@
 """Shared fixtures: synthetic image folders and a tiny trained model (no ../shared, no data/ needed)."""
 
+import hashlib
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -15,6 +16,22 @@ from tests.helpers import seed_everything, tiny_config, write_images  # noqa: E4
 @pytest.fixture(autouse=True)
 def seeded():
     seed_everything()
+
+
+def _shipped_files() -> dict[str, str]:
+    from latentlab.paths import DATA_DIR
+
+    return {str(p.relative_to(DATA_DIR)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(DATA_DIR.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def shipped_files_untouched():
+    """No test may write into data/ (a default path such as ModelFiles' fallback to the shipped judge)."""
+    before = _shipped_files()
+    yield
+    changed = sorted(name for name, digest in _shipped_files().items() if before.get(name) != digest)
+    assert not changed, f"tests changed the shipped files data/{', data/'.join(changed)}"
 
 
 @pytest.fixture(scope="session")

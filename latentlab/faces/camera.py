@@ -30,6 +30,15 @@ DEFAULT_VIDEO_FPS = 25.0  # where a file does not say its frame rate
 V4L2_ROOT = Path("/sys/class/video4linux")
 
 
+def wait_for_frame_time(next_at: float, fps: float) -> float:
+    """Sleep until `next_at` (a perf_counter time) when it is still ahead; the time the frame after this one is due
+    at `fps` frames a second (a late frame does not make the next one early)."""
+    now = time.perf_counter()
+    if next_at > now:
+        time.sleep(next_at - now)
+    return max(now, next_at) + 1.0 / fps
+
+
 class CameraError(UserError):
     """A camera that cannot be opened, is busy, or stopped sending frames; the message says which."""
 
@@ -118,10 +127,7 @@ class VideoFileSource:
         if self._capture is None:
             return None
         if self.pace:
-            now = time.perf_counter()
-            if self._next_at > now:
-                time.sleep(self._next_at - now)
-            self._next_at = max(now, self._next_at) + 1.0 / self.fps
+            self._next_at = wait_for_frame_time(self._next_at, self.fps)
         frame, self._pending = self._pending, None
         if frame is None:
             ok, frame = self._capture.read()
@@ -282,10 +288,7 @@ class MovingFaceSource:
         if self._closed or (self.frames is not None and self._position >= self.frames):
             return None
         if self.pace:
-            now = time.perf_counter()
-            if self._next_at > now:
-                time.sleep(self._next_at - now)
-            self._next_at = max(now, self._next_at) + 1.0 / self.fps
+            self._next_at = wait_for_frame_time(self._next_at, self.fps)
         self._position += 1
         return self.frame(self._position - 1)
 
