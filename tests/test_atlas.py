@@ -2,6 +2,7 @@
 quality report, and `vae.py atlas`."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -238,3 +239,60 @@ def test_atlas_command_refuses_bad_input_and_changes_nothing(tmp_path, capsys):
     assert "cannot colour" in capsys.readouterr().err
     assert main(["atlas", "--latents", str(tmp_path / "missing.npz")]) == 2
     assert path.read_bytes() == content and not (tmp_path / "a.png").exists()
+
+
+def tiny_judge_beside(weights, names=("Blond_Hair", "Smiling", "Male")):
+    """An untrained tiny judge saved beside `weights` (where ModelFiles(weights).judge looks first; never the
+    shipped data/judge.weights.h5, which ModelFiles falls back to while nothing is beside the weights)."""
+    from latentlab.eval.judge import Judge, JudgeConfig, build_judge
+    from latentlab.paths import JUDGE_FILE
+
+    config = JudgeConfig(names=tuple(names), image_size=16, widths=(4, 8), strides=(2, 2), crop="center")
+    return Judge(build_judge(config), config).save(Path(weights).parent / JUDGE_FILE)
+
+
+def test_judge_readings_are_written_read_back_and_offered_as_colours(tmp_path, capsys):
+    from latentlab.files import weights_fingerprint
+    from latentlab.latent.atlas import JUDGE_PREFIX, colour_keys
+    from tests.helpers import write_untrained_model
+
+    weights = write_untrained_model(tmp_path)
+    tiny_judge_beside(weights)
+    _, xy, _ = clustered()
+    path = write(tmp_path / "latents.npz", xy, sha=weights_fingerprint(weights))
+    before = dict(np.load(path))
+    assert main(["atlas", "--latents", str(path), "--weights", str(weights), "--judge-readings"]) == 0
+    assert "judge's readings" in capsys.readouterr().out
+    after = dict(np.load(path))
+    assert set(after) == set(before) | {"judge_p", "judge_names"}
+    for key, value in before.items():
+        np.testing.assert_array_equal(after[key], value)  # the map and every other array unchanged
+    assert after["judge_p"].shape == (N, 3) and after["judge_p"].dtype == np.float16
+    assert list(after["judge_names"]) == ["Blond_Hair", "Smiling", "Male"]
+    loaded = LatentSpace.load(path, D, weights_fingerprint(weights))
+    assert loaded.judge_p.shape == (N, 3) and loaded.judge_names == ["Blond_Hair", "Smiling", "Male"]
+    keys = colour_keys(loaded)
+    assert [k for k in keys if k.startswith(JUDGE_PREFIX)] == ["judge: Blond_Hair", "judge: Smiling", "judge: Male"]
+    values, kind = colour_values(loaded, "judge: Smiling")
+    assert kind == "probability" and values.shape == (N,) and 0 <= values.min() <= values.max() <= 1
+    out = tmp_path / "judged.png"
+    assert main(["atlas", "--latents", str(path), "--weights", str(weights), "--out", str(out),
+                 "--color-by", "judge: Male"]) == 0 and out.stat().st_size > 1000
+
+
+def test_an_old_file_without_judge_readings_loads_without_judge_colours(tmp_path):
+    from latentlab.latent.atlas import JUDGE_PREFIX, colour_keys, write_judge_readings
+
+    _, xy, _ = clustered()
+    path = write(tmp_path / "old.npz", xy)
+    old = LatentSpace.load(path, D, SHA)
+    assert old.judge_p is None and old.judge_names == [] and old.atlas_xy is not None
+    assert not any(k.startswith(JUDGE_PREFIX) for k in colour_keys(old))
+    with pytest.raises(UserError, match="cannot colour"):
+        colour_values(old, "judge: Smiling")
+    content = path.read_bytes()
+    with pytest.raises(UserError, match="shape"):
+        write_judge_readings(path, np.zeros((N - 1, 2)), ["a", "b"], SHA)
+    with pytest.raises(UserError, match="other weights"):
+        write_judge_readings(path, np.zeros((N, 2)), ["a", "b"], "ffffffffffffffff")
+    assert path.read_bytes() == content

@@ -1,6 +1,8 @@
 """`vae.py atlas`: the map of the dataset latents (latent/atlas.py): compute it into a latents file (in place,
 atomically, when missing or with --refit), draw it coloured by a label (--out), as a mosaic of decoded faces
-(--mosaic), and report its quality (--json)."""
+(--mosaic), and report its quality (--json). Computing the map also stores the attribute judge's reading of each
+decoded dataset face (when the model and its judge are there); --judge-readings adds them to a file that holds a map,
+without refitting it."""
 
 from __future__ import annotations
 
@@ -28,10 +30,14 @@ def add_parser(commands) -> None:
     add_weights_argument(atlas, help="the model the latents were indexed with (checked by fingerprint; decodes the "
                                      "mosaic)")
     atlas.add_argument("--refit", action="store_true", help="compute the map again even when the file holds one")
+    atlas.add_argument("--judge-readings", action="store_true",
+                       help="decode every dataset latent, let the attribute judge read each face, and store its "
+                            "probabilities in the latents file (the map is kept; colour by 'judge: ATTRIBUTE')")
     atlas.add_argument("--seed", type=int, default=0, help="UMAP's seed (the shipped map uses 0)")
     atlas.add_argument("--out", type=Path, help="a PNG of the map, every face a point")
     atlas.add_argument("--color-by", default="plain",
-                       help="a CelebA label (Male, Smiling, ...), 'PC 1' .. 'PC 5', 'score: ATTRIBUTE', or plain")
+                       help="a CelebA label (Male, Smiling, ...), 'PC 1' .. 'PC 5', 'score: ATTRIBUTE', "
+                            "'judge: ATTRIBUTE' (when the file holds the judge's readings), or plain")
     atlas.add_argument("--mosaic", type=Path, help="a PNG of the map as decoded faces: in each cell of a grid, the "
                                                    "face nearest its centre")
     atlas.add_argument("--cells", type=int, default=MOSAIC_CELLS, help="the mosaic's grid (cells x cells)")
@@ -51,6 +57,16 @@ def cmd_atlas(args) -> int:
         print(f"computing the map of {len(arrays['z_mean']):,} latents (UMAP, seed {args.seed})...", flush=True)
         add_map(args.latents, sha, seed=args.seed)
         print(f"wrote the map into {shown(args.latents)} in {time.perf_counter() - started:.1f} s")
+        if not args.judge_readings:
+            if judge_available(args.weights):
+                add_readings(args, sha, len(arrays["z_mean"]))
+            else:
+                print("no model or judge to read the faces: the map has no judge colours (add them with "
+                      "--judge-readings)")
+    if args.judge_readings:
+        if not Path(args.weights).is_file():
+            raise UserError(f"--judge-readings decodes the latents: model weights {args.weights} not found")
+        add_readings(args, sha, len(arrays["z_mean"]))
     latent_dim = int(np.asarray(arrays["z_mean"]).shape[1])
     space = LatentSpace.load(args.latents, latent_dim, sha)
     if space.atlas_xy is None:
@@ -75,6 +91,22 @@ def cmd_atlas(args) -> int:
     return 0
 
 
+def judge_available(weights: Path) -> bool:
+    from latentlab.paths import ModelFiles
+
+    return Path(weights).is_file() and ModelFiles(Path(weights)).judge.is_file()
+
+
+def add_readings(args, sha: str | None, count: int) -> None:
+    """The judge's reading of every decoded dataset face, stored in the latents file (latent/atlas.py)."""
+    from latentlab.latent.atlas import add_judge_readings
+
+    started = time.perf_counter()
+    print(f"the judge reads {count:,} decoded faces (batches of 256)...", flush=True)
+    add_judge_readings(args.latents, args.weights, sha)
+    print(f"wrote the judge's readings into {shown(args.latents)} in {time.perf_counter() - started:.1f} s")
+
+
 def draw_map(path: Path, atlas, values, kind: str, title: str) -> None:
     """The map as a PNG (matplotlib, Agg): every face a point, coloured by `values` with a legend."""
     import matplotlib
@@ -96,6 +128,9 @@ def draw_map(path: Path, atlas, values, kind: str, title: str) -> None:
         points = axes.scatter(xy[:, 0], xy[:, 1], s=size, c=values, cmap="coolwarm", linewidths=0,
                               vmin=-2.5, vmax=2.5)
         figure.colorbar(points, ax=axes, shrink=0.8, label=title)
+    elif kind == "probability":
+        points = axes.scatter(xy[:, 0], xy[:, 1], s=size, c=values, cmap="viridis", linewidths=0, vmin=0, vmax=1)
+        figure.colorbar(points, ax=axes, shrink=0.8, label=f"{title} (probability)")
     else:
         axes.scatter(xy[:, 0], xy[:, 1], s=size, c="#444444", linewidths=0, alpha=0.5)
     axes.set_title(f"{len(xy):,} dataset faces (UMAP of the latents)" + (f", by {title}" if kind != "plain" else ""))

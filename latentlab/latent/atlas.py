@@ -9,6 +9,9 @@
   `points_in_polygon` (a lasso);
 - `direction_from_groups`: the unit vector from group 1's mean latent to group 2's, with the dataset's score
   statistics along it (a named direction for the Attributes panel);
+- `judge_readings(z, codec, judge)`: the attribute judge's probabilities (N, A) for each latent's decoded face;
+  `add_judge_readings(path, weights)` stores them in a latents file (`judge_p` float16, `judge_names`), atomically,
+  every other array unchanged, so that the map can be coloured by them;
 - `map_quality`: trustworthiness (sklearn, 10 neighbours, a fixed sample of 5,000) and label agreement of the
   10 nearest map neighbours for Male, Blond_Hair, Eyeglasses, Smiling.
 
@@ -26,7 +29,7 @@ import numpy as np
 
 from latentlab.errors import UserError
 from latentlab.files import atomic_write_bytes, read_npz
-from latentlab.latent.space import INDEX_HINT, LatentSpace
+from latentlab.latent.space import INDEX_HINT, JUDGE_NAMES_KEY, JUDGE_P_KEY, LatentSpace
 
 ATLAS_KEY = "atlas_xy"
 METRIC_KEY = "atlas_metric"  # the features the map was fitted on: those of LatentSpace's nearest-face metric
@@ -40,6 +43,7 @@ QUALITY_SAMPLE = 5000
 QUALITY_K = 10
 QUALITY_LABELS = ("Male", "Blond_Hair", "Eyeglasses", "Smiling")
 MIN_GROUP = 2
+JUDGE_BATCH = 256  # latents decoded and read by the judge at a time
 
 
 def fit_map(z: np.ndarray, seed: int = SEED, n_neighbors: int = N_NEIGHBORS, min_dist: float = MIN_DIST,
@@ -84,6 +88,66 @@ def write_map(path: str | os.PathLike, xy: np.ndarray, weights_sha: str | None =
     np.savez_compressed(buffer, **arrays)
     atomic_write_bytes(path, buffer.getvalue())
     return arrays
+
+
+def judge_readings(z: np.ndarray, codec, judge, batch: int = JUDGE_BATCH, progress=None) -> np.ndarray:
+    """The judge's probabilities (N, A) float32 for the decoded face of each latent (N, D), `batch` at a time;
+    `progress(done, total)` after each batch when given."""
+    from latentlab.pictures import to_uint8
+
+    z = np.asarray(z, np.float32)
+    out = []
+    for start in range(0, len(z), batch):
+        out.append(np.asarray(judge.probabilities(to_uint8(codec.decode(z[start:start + batch]))), np.float32))
+        if progress is not None:
+            progress(min(start + batch, len(z)), len(z))
+    return np.concatenate(out) if out else np.zeros((0, len(judge.names)), np.float32)
+
+
+def write_judge_readings(path: str | os.PathLike, probabilities: np.ndarray, names, weights_sha: str | None = None
+                         ) -> dict:
+    """Store the judge's readings (N, A) as `judge_p` (float16) and their names as `judge_names` in the latents file
+    `path`, atomically, every other array unchanged; UserError (file untouched) when unreadable, made for other
+    weights, or the readings do not fit its latents."""
+    path = Path(path)
+    arrays = read_npz(path, "a readable latents file", INDEX_HINT)
+    if "z_mean" not in arrays or "names" not in arrays:
+        raise UserError(f"{path} lacks names / z_mean: {INDEX_HINT}")
+    stored_sha = str(arrays["weights_sha"]) if "weights_sha" in arrays else None
+    if weights_sha and stored_sha and stored_sha != weights_sha:
+        raise UserError(f"{path} was indexed with other weights ({stored_sha}, loaded {weights_sha}): {INDEX_HINT}")
+    probabilities = np.asarray(probabilities, np.float32)
+    names = [str(n) for n in names]
+    if probabilities.shape != (len(arrays["z_mean"]), len(names)) or not np.isfinite(probabilities).all():
+        raise UserError(f"the judge's readings have shape {probabilities.shape}, expected "
+                        f"({len(arrays['z_mean'])}, {len(names)})")
+    arrays[JUDGE_P_KEY] = np.clip(probabilities, 0.0, 1.0).astype(np.float16)
+    arrays[JUDGE_NAMES_KEY] = np.array(names)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+    return arrays
+
+
+def add_judge_readings(path: str | os.PathLike, weights: str | os.PathLike, weights_sha: str | None = None,
+                       progress=None) -> np.ndarray:
+    """Decode every dataset latent of the latents file `path` with the model `weights`, let the model's judge
+    (ModelFiles(weights).judge) read each face, and store the readings in the file (see `write_judge_readings`).
+    The file, the model and the judge are checked before any decoding."""
+    from latentlab.eval.judge import Judge
+    from latentlab.latent.space import read_latents
+    from latentlab.model.codec import Codec
+    from latentlab.paths import ModelFiles
+
+    arrays = read_latents(path, weights_sha=weights_sha)
+    judge = Judge.load(ModelFiles(Path(weights)).judge)
+    codec = Codec.load(weights)
+    if int(arrays["z_mean"].shape[1]) != codec.latent_dim:
+        raise UserError(f"{path} holds {arrays['z_mean'].shape[1]}-dimensional latents but the model's latent size "
+                        f"is {codec.latent_dim}: {INDEX_HINT}")
+    probabilities = judge_readings(arrays["z_mean"], codec, judge, progress=progress)
+    write_judge_readings(path, probabilities, judge.names, weights_sha)
+    return probabilities
 
 
 def map_features(space: LatentSpace) -> np.ndarray:
@@ -309,21 +373,25 @@ def map_quality(space: LatentSpace, xy: np.ndarray, sample: int = QUALITY_SAMPLE
 PLAIN = "plain"
 PC_PREFIX = "PC "
 SCORE_PREFIX = "score: "
+JUDGE_PREFIX = "judge: "
 
 
 def colour_keys(space: LatentSpace, pcs: int = 5) -> list[str]:
     """What points can be coloured by: plain, each CelebA label the latents carry, the first principal components,
-    and each attribute direction's score (when the space has directions)."""
+    each attribute direction's score (when the space has directions), and the judge's reading of each attribute
+    (when the latents file holds the judge's readings)."""
     keys = [PLAIN, *space.attribute_names] if space.attributes is not None else [PLAIN]
     keys += [f"{PC_PREFIX}{i + 1}" for i in range(min(pcs, space.latent_dim))]
     if space.directions is not None:
         keys += [f"{SCORE_PREFIX}{n}" for n in space.directions.names]
+    if getattr(space, "judge_p", None) is not None:
+        keys += [f"{JUDGE_PREFIX}{n}" for n in space.judge_names]
     return keys
 
 
 def colour_values(space: LatentSpace, key: str) -> tuple[np.ndarray | None, str]:
     """(values (N,), kind) to colour the points by `key` (see `colour_keys`): kind 'label' (values 0 / 1), 'scale'
-    (continuous values) or 'plain' (None). UserError for an unknown key."""
+    (continuous values), 'probability' (the judge's reading, 0..1) or 'plain' (None). UserError for an unknown key."""
     if key == PLAIN:
         return None, "plain"
     if key in space.attribute_names and space.attributes is not None:
@@ -337,6 +405,10 @@ def colour_values(space: LatentSpace, key: str) -> tuple[np.ndarray | None, str]
         if name in space.directions.names:
             scores = space.directions.standardized_scores(space.z_mean)
             return np.asarray(scores[:, space.directions.names.index(name)], np.float32), "scale"
+    if key.startswith(JUDGE_PREFIX) and getattr(space, "judge_p", None) is not None:
+        name = key[len(JUDGE_PREFIX):]
+        if name in space.judge_names:
+            return np.asarray(space.judge_p[:, space.judge_names.index(name)], np.float32), "probability"
     raise UserError(f"cannot colour by {key!r}: choose one of {', '.join(colour_keys(space)[:8])}, ...")
 
 

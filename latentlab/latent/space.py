@@ -37,6 +37,8 @@ ATTRIBUTE_WEIGHT = 4.0  # weight of the standardised attribute scores beside z_m
 AGREEMENT_ATTRIBUTES = ("Male", "Pale_Skin", "hair colour", "Eyeglasses")
 HAIR_COLOURS = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair")
 ATLAS_KEY = "atlas_xy"  # the optional map of the latents (N, 2) float32, see latent/atlas.py
+JUDGE_P_KEY = "judge_p"  # optional: the attribute judge's reading of each decoded dataset face (N, A) float16
+JUDGE_NAMES_KEY = "judge_names"  # the judge's attribute names (A,), beside judge_p
 
 
 def write_latents(path: str | os.PathLike, names, z_mean: np.ndarray, kl_per_dim: np.ndarray, *, image_size: int,
@@ -115,8 +117,12 @@ class LatentSpace:
                  kl_per_dim: np.ndarray | None = None, attributes: np.ndarray | None = None,
                  attribute_names=None, crop: str | None = None, data_root: str | None = None,
                  prior: GaussianPrior | None = None, source: Path | None = None, note: str = "",
-                 directions=None, atlas_xy: np.ndarray | None = None, atlas_note: str = ""):
+                 directions=None, atlas_xy: np.ndarray | None = None, atlas_note: str = "",
+                 judge_p: np.ndarray | None = None, judge_names=None):
         self.latent_dim = int(latent_dim)
+        # the judge's probabilities for each dataset face's decoded face (N, A) float16, None without (latent/atlas.py)
+        self.judge_p = judge_p
+        self.judge_names = [str(n) for n in judge_names] if judge_p is not None and judge_names is not None else []
         self.atlas_xy = atlas_xy  # the map of the dataset latents (N, 2), None without (atlas_note says why)
         self.atlas_note = atlas_note
         self.directions = directions  # AttributeDirections for the "attributes" metric, or None
@@ -172,13 +178,18 @@ class LatentSpace:
             atlas_note = (f"{Path(path).name} holds a map of shape {atlas_xy.shape} for {len(z_mean)} faces: redo it "
                           "with `python vae.py atlas --latents FILE`")
             atlas_xy = None
+        judge_p, judge_names = arrays.get(JUDGE_P_KEY), arrays.get(JUDGE_NAMES_KEY)
+        if judge_p is not None and (judge_names is None or np.ndim(judge_names) != 1
+                                    or judge_p.shape != (len(z_mean), len(judge_names))
+                                    or not np.isfinite(judge_p).all()):
+            judge_p, judge_names = None, None  # readings that do not fit these latents are not used
 
         return cls(
             latent_dim, z_mean, arrays["names"], kl_per_dim=arrays.get("kl_per_dim"),
             attributes=arrays.get("attributes"), attribute_names=arrays.get("attribute_names"),
             crop=text("crop"), data_root=text("data_root"), prior=GaussianPrior.from_arrays(arrays), source=Path(path),
             directions=directions, atlas_xy=None if atlas_xy is None else atlas_xy.astype(np.float32),
-            atlas_note=atlas_note,
+            atlas_note=atlas_note, judge_p=judge_p, judge_names=judge_names,
         )
 
     @classmethod

@@ -2,6 +2,7 @@
 make directions from.
 
 - the map (widgets/atlas_view.py), coloured by a CelebA label, a principal component, an attribute direction's score,
+  the attribute judge's reading (when the latents file holds it, 0..1),
   or plain, with a legend; zooming in draws decoded thumbnails at the points (a worker, latest wins, cached);
 - hover: the face's thumbnail (the original photo when the dataset folder is known, else the reconstruction, made in
   a worker) and its file name; click: `face_chosen(index)` (the window shows it like the Dataset box, undoable);
@@ -69,6 +70,11 @@ def scale_colours(values: np.ndarray, limit: float = 2.5) -> np.ndarray:
     t = np.clip(np.asarray(values, np.float64) / limit, -1, 1)[:, None]
     blue, grey, red = np.array([40, 90, 200.0]), np.array([215, 215, 215.0]), np.array([210, 40, 40.0])
     return np.where(t < 0, grey + (blue - grey) * -t, grey + (red - grey) * t).astype(np.uint8)
+
+
+def probability_colours(values: np.ndarray) -> np.ndarray:
+    """Probabilities 0..1 -> (N, 3) uint8 on the same blue (0) - light grey (0.5) - red (1) scale."""
+    return scale_colours((np.asarray(values, np.float64) - 0.5) * 2.0, 1.0)
 
 
 def swatch(rgb, text: str) -> str:
@@ -254,6 +260,10 @@ class AtlasPanel(QWidget):
             self.legend_label.setText(f"{key}: {swatch((40, 90, 200), '−2.5')} … {swatch((215, 215, 215), '0')} … "
                                       f"{swatch((210, 40, 40), '+2.5')} sd")
             return argb(scale_colours(values))
+        if kind == "probability":
+            self.legend_label.setText(f"{key}: {swatch((40, 90, 200), '0')} … {swatch((215, 215, 215), '0.5')} … "
+                                      f"{swatch((210, 40, 40), '1')} probability")
+            return argb(probability_colours(values))
         self.legend_label.setText(f"{len(self.space):,} dataset faces")
         return argb(np.tile(np.array(PLAIN_COLOUR, np.uint8), (len(self.space), 1)))
 
