@@ -30,6 +30,7 @@ import numpy as np
 from latentlab.errors import UserError
 from latentlab.files import atomic_write_bytes, read_npz
 from latentlab.latent.space import INDEX_HINT, JUDGE_NAMES_KEY, JUDGE_P_KEY, LatentSpace
+from latentlab.paths import shown
 
 ATLAS_KEY = "atlas_xy"
 METRIC_KEY = "atlas_metric"  # the features the map was fitted on: those of LatentSpace's nearest-face metric
@@ -70,23 +71,34 @@ def check_map(xy, count: int, where: str = "the map") -> np.ndarray:
     return xy.astype(np.float32)
 
 
+def _latents_for(path: str | os.PathLike, weights_sha: str | None) -> dict[str, np.ndarray]:
+    """Every array of the latents file `path`; UserError when unreadable, incomplete or made for other weights."""
+    arrays = read_npz(path, "a readable latents file", INDEX_HINT)
+    if "z_mean" not in arrays or "names" not in arrays:
+        raise UserError(f"{shown(path)} lacks names / z_mean: {INDEX_HINT}")
+    stored_sha = str(arrays["weights_sha"]) if "weights_sha" in arrays else None
+    if weights_sha and stored_sha and stored_sha != weights_sha:
+        raise UserError(f"{shown(path)} was indexed with other weights ({stored_sha}, loaded {weights_sha}): "
+                        f"{INDEX_HINT}")
+    return arrays
+
+
+def _rewrite(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """Write `arrays` as the compressed .npz `path`, atomically."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
 def write_map(path: str | os.PathLike, xy: np.ndarray, weights_sha: str | None = None,
               metric: str | None = None) -> dict:
     """Store `xy` as `atlas_xy` in the latents file `path`, atomically, every other array unchanged. UserError (and
     the file untouched) when the file is unreadable, was made for other weights, or `xy` does not fit its latents."""
-    path = Path(path)
-    arrays = read_npz(path, "a readable latents file", INDEX_HINT)
-    if "z_mean" not in arrays or "names" not in arrays:
-        raise UserError(f"{path} lacks names / z_mean: {INDEX_HINT}")
-    stored_sha = str(arrays["weights_sha"]) if "weights_sha" in arrays else None
-    if weights_sha and stored_sha and stored_sha != weights_sha:
-        raise UserError(f"{path} was indexed with other weights ({stored_sha}, loaded {weights_sha}): {INDEX_HINT}")
+    arrays = _latents_for(path, weights_sha)
     arrays[ATLAS_KEY] = check_map(xy, len(arrays["z_mean"]), "the new map")
     if metric is not None:
         arrays[METRIC_KEY] = np.array(metric)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    atomic_write_bytes(path, buffer.getvalue())
+    _rewrite(path, arrays)
     return arrays
 
 
@@ -109,13 +121,7 @@ def write_judge_readings(path: str | os.PathLike, probabilities: np.ndarray, nam
     """Store the judge's readings (N, A) as `judge_p` (float16) and their names as `judge_names` in the latents file
     `path`, atomically, every other array unchanged; UserError (file untouched) when unreadable, made for other
     weights, or the readings do not fit its latents."""
-    path = Path(path)
-    arrays = read_npz(path, "a readable latents file", INDEX_HINT)
-    if "z_mean" not in arrays or "names" not in arrays:
-        raise UserError(f"{path} lacks names / z_mean: {INDEX_HINT}")
-    stored_sha = str(arrays["weights_sha"]) if "weights_sha" in arrays else None
-    if weights_sha and stored_sha and stored_sha != weights_sha:
-        raise UserError(f"{path} was indexed with other weights ({stored_sha}, loaded {weights_sha}): {INDEX_HINT}")
+    arrays = _latents_for(path, weights_sha)
     probabilities = np.asarray(probabilities, np.float32)
     names = [str(n) for n in names]
     if probabilities.shape != (len(arrays["z_mean"]), len(names)) or not np.isfinite(probabilities).all():
@@ -123,9 +129,7 @@ def write_judge_readings(path: str | os.PathLike, probabilities: np.ndarray, nam
                         f"({len(arrays['z_mean'])}, {len(names)})")
     arrays[JUDGE_P_KEY] = np.clip(probabilities, 0.0, 1.0).astype(np.float16)
     arrays[JUDGE_NAMES_KEY] = np.array(names)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    atomic_write_bytes(path, buffer.getvalue())
+    _rewrite(path, arrays)
     return arrays
 
 
